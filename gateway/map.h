@@ -1,0 +1,64 @@
+/* map.h: the mapping engine. One mapping file maps one route's request (and optionally its
+ * response) from one format to another with YAML field rules (SPEC.md § Mapping file).
+ *
+ * The engine is pure: bytes in, bytes out, errors with field paths. It never touches a socket
+ * and never logs, so it is unit-tested and fuzzed on its own. Documents are held as jansson
+ * json_t trees whatever their wire format: JSON is the lingua franca, and the codecs in
+ * adapters/ turn XML, SOAP, form and query documents into and out of that tree. */
+#ifndef LT_MAP_H
+#define LT_MAP_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "gateway/err.h"
+
+enum lt_fmt { LT_FMT_JSON, LT_FMT_XML, LT_FMT_SOAP, LT_FMT_FORM, LT_FMT_QUERY };
+
+struct lt_map;            /* a compiled mapping file (opaque) */
+struct lt_map_section;    /* its request: or response: section (opaque) */
+
+/* Resolves `var:` names ("auth.token", "request.id", "route.name"); returns NULL when unknown.
+ * The returned string is borrowed for the duration of the lt_map_* call. */
+struct lt_map_vars {
+	const char *(*get)(void *ctx, const char *name);
+	void *ctx;
+};
+
+/* Compiles a mapping file. Every problem goes to d as FILE:LINE:COL: message; returns 0 and
+ * *out (free with lt_map_free) when there was no error. */
+int lt_map_load(const char *path, struct lt_map **out, struct lt_diags *d);
+int lt_map_parse(const char *file, const char *buf, size_t len, struct lt_map **out, struct lt_diags *d);
+void lt_map_free(struct lt_map *m);
+
+/* Borrowed; NULL when the file has no such section. */
+const struct lt_map_section *lt_map_request(const struct lt_map *m);
+const struct lt_map_section *lt_map_response(const struct lt_map *m);
+enum lt_fmt lt_map_in(const struct lt_map_section *s);
+enum lt_fmt lt_map_out(const struct lt_map_section *s);
+/* The Content-Type the section's output is sent with ("application/json", "text/xml; charset=utf-8"). */
+const char *lt_map_content_type(const struct lt_map_section *s);
+
+/* Applies the section's fields to a decoded document. in is borrowed; *out is a new reference.
+ * On a rule failure returns -1 with e->status 422, e->code "mapping.<rule>" (mapping.required,
+ * mapping.type, mapping.map, mapping.pattern, ...) and e->field the output field path
+ * ("data[0].MaHoSo"); nothing is half-built: *out is only set on success. vars may be NULL. */
+int lt_map_apply(const struct lt_map_section *s, json_t *in, const struct lt_map_vars *vars,
+		 json_t **out, struct lt_err *e);
+
+/* Decodes input bytes in the section's `in` format (400 "json.invalid" etc. on bad input). */
+int lt_map_decode(const struct lt_map_section *s, const char *buf, size_t len, json_t **out, struct lt_err *e);
+/* Encodes a document in the section's `out` format. *out is malloc'd (NUL-terminated). */
+int lt_map_encode(const struct lt_map_section *s, json_t *doc, char **out, size_t *len, struct lt_err *e);
+
+/* decode + apply + encode. */
+int lt_map_run(const struct lt_map_section *s, const char *in, size_t inlen, const struct lt_map_vars *vars,
+	       char **out, size_t *outlen, struct lt_err *e);
+
+/* Runs the file's `examples:` (paths relative to the mapping file); each mismatch or failure goes
+ * to d with a readable diff by field path. Returns the number of failing examples. */
+int lt_map_check_examples(const struct lt_map *m, struct lt_diags *d);
+
+/* Marks: fields a mapping declares `mask: true` (output paths), for the log layer. Borrowed. */
+size_t lt_map_masked(const struct lt_map_section *s, const char *const **paths);
+
+#endif
