@@ -54,7 +54,8 @@ build/release/lienthong: $(REL_OBJS)
 
 build/release/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(INC) $(WARN) $(REL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(DEFS) $(INC) $(WARN) $(REL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 asan: build/asan/lienthong
 
@@ -63,11 +64,13 @@ build/asan/lienthong: $(ASAN_OBJS)
 
 build/asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(INC) $(WARN) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "  CC asan $<"
+	@$(CC) $(DEFS) $(INC) $(WARN) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(INC) $(WARN) -Wno-missing-prototypes $(ASAN_CFLAGS) $(PKG_CFLAGS) \
+	@echo "  CC test $<"
+	@$(CC) $(DEFS) $(INC) $(WARN) -Wno-missing-prototypes -Wno-write-strings $(ASAN_CFLAGS) $(PKG_CFLAGS) \
 		-o $@ $< $(ASAN_LIB) $(ASAN_LDFLAGS) $(PKG_LIBS) -lcmocka -lm
 
 # Unit tests run from the tests/unit folder so fixtures are found by relative path.

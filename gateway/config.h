@@ -36,7 +36,8 @@ struct lt_limits {
 
 struct lt_gateway_cfg {
 	int workers;                /* 0 = auto (one per core) */
-	char *store;                /* absolute path (resolved against the config dir); default var/lienthong.db */
+	char *store;                /* absolute path (resolved against the config dir), or a postgres:// URL as
+				     * written; default var/lienthong.db */
 	enum lt_log_level log_level;/* default info */
 	enum lt_log_format log_format; /* default json */
 	struct lt_limits limits;
@@ -135,10 +136,10 @@ struct lt_route_cfg {
 	char *method;               /* "POST" */
 	char *path;                 /* "/v1/dvcqg/dossiers" (exact match) */
 	char **allow; size_t n_allow;  /* "CN=hanoi-dossier-system", or a SAN value; NULL = anyone */
-	char *mapping_path;         /* absolute */
-	struct lt_map *map;         /* compiled (owned) */
-	char *upstream;             /* name */
-	int upstream_index;         /* index into lt_config.upstreams, -1 when none */
+	char *mapping_path;         /* absolute; NULL only in queue mode (the body is delivered as received) */
+	struct lt_map *map;         /* compiled (owned); NULL when mapping_path is */
+	char *upstream;             /* name (required) */
+	int upstream_index;         /* index into lt_config.upstreams (always valid in a loaded config) */
 	char *upstream_path;        /* route's path: appended to the upstream url, NULL when none */
 	enum lt_mode mode;
 	struct lt_verify_cfg verify;

@@ -50,6 +50,35 @@ int lt_err_at(struct lt_err *e, const char *file, int line, int col, const char 
 	return -1;
 }
 
+int lt_err_wrap(struct lt_err *e, int status, const char *code, const char *fmt, ...)
+{
+	char prefix[LT_ERR_MSG];
+	size_t plen, mlen;
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	plen = strlen(prefix);
+	mlen = strlen(e->msg);
+	/* prefix + ": " + old message, cut to fit. */
+	if (plen + 2 >= sizeof(e->msg))
+		plen = sizeof(e->msg) - 3;
+	if (plen + 2 + mlen >= sizeof(e->msg))
+		mlen = sizeof(e->msg) - plen - 3;
+	memmove(e->msg + plen + 2, e->msg, mlen);
+	e->msg[plen + 2 + mlen] = '\0';
+	memcpy(e->msg, prefix, plen);
+	e->msg[plen] = ':';
+	e->msg[plen + 1] = ' ';
+	e->status = status;
+	if (code != NULL)
+		copy_str(e->code, sizeof(e->code), code);
+	return -1;
+}
+
 void lt_err_field(struct lt_err *e, const char *field)
 {
 	if (e != NULL)

@@ -33,6 +33,11 @@ int lt_err_set(struct lt_err *e, int status, const char *code, const char *fmt, 
 int lt_err_at(struct lt_err *e, const char *file, int line, int col, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
+/* Puts context in front of the message ("login to upstream 'x' failed: <old message>") and sets
+ * status and code (code NULL keeps the old one). Always returns -1. */
+int lt_err_wrap(struct lt_err *e, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Sets the field path (copied, truncated to fit). */
 void lt_err_field(struct lt_err *e, const char *field);
 
@@ -61,7 +66,7 @@ void lt_diags_add(struct lt_diags *d, int warning, const char *file, int line, i
 	__attribute__((format(printf, 6, 7)));
 /* Appends an lt_err as an error entry (its file/line/col, and its field if any). */
 void lt_diags_add_err(struct lt_diags *d, const struct lt_err *e);
-/* Prints one line per entry, warnings prefixed "warning: " after the location. */
+/* Prints one line per entry; a warning line starts with "warning: ". */
 void lt_diags_print(const struct lt_diags *d, FILE *f);
 /* Frees the entries; d itself is caller-owned and left empty and reusable. */
 void lt_diags_free(struct lt_diags *d);

@@ -24,11 +24,14 @@ struct lt_map_vars {
 	void *ctx;
 };
 
-/* Compiles a mapping file. Every problem goes to d as FILE:LINE:COL: message; returns 0 and
- * *out (free with lt_map_free) when there was no error. */
+/* Compiles a mapping file (docs/mapping.md). Every problem goes to d as FILE:LINE:COL: message
+ * (all of them, not the first only); returns 0 and *out (free with lt_map_free) when there was
+ * no error, else -1 and nothing. lt_map_parse names the buffer `file` for messages and resolves
+ * `examples:` and ${file:} paths against its folder. Blocking (file reads): load time only. A
+ * compiled mapping is immutable: any number of threads may apply it at once. */
 int lt_map_load(const char *path, struct lt_map **out, struct lt_diags *d);
 int lt_map_parse(const char *file, const char *buf, size_t len, struct lt_map **out, struct lt_diags *d);
-void lt_map_free(struct lt_map *m);
+void lt_map_free(struct lt_map *m);   /* m may be NULL */
 
 /* Borrowed; NULL when the file has no such section. */
 const struct lt_map_section *lt_map_request(const struct lt_map *m);
@@ -38,27 +41,38 @@ enum lt_fmt lt_map_out(const struct lt_map_section *s);
 /* The Content-Type the section's output is sent with ("application/json", "text/xml; charset=utf-8"). */
 const char *lt_map_content_type(const struct lt_map_section *s);
 
-/* Applies the section's fields to a decoded document. in is borrowed; *out is a new reference.
- * On a rule failure returns -1 with e->status 422, e->code "mapping.<rule>" (mapping.required,
- * mapping.type, mapping.map, mapping.pattern, ...) and e->field the output field path
- * ("data[0].MaHoSo"); nothing is half-built: *out is only set on success. vars may be NULL. */
+/* Applies the section's fields to a decoded document. in is borrowed; *out is a new reference
+ * to a new top-level object, which may share unchanged subtrees with in (copied values are
+ * referenced, not duplicated): callers may change its top level (the auth layer places the
+ * token there) but nothing below it. On a rule failure returns -1 with e->status 422, e->code
+ * "mapping.<rule>" (mapping.required, mapping.type, mapping.map, mapping.pattern, ...),
+ * e->field the output field path ("data[0].MaHoSo"), e->msg naming the input path, and
+ * e->file/line/col where the failing rule is written; nothing is half-built: *out is only set
+ * on success. vars may be NULL (every var is then unset). */
 int lt_map_apply(const struct lt_map_section *s, json_t *in, const struct lt_map_vars *vars,
 		 json_t **out, struct lt_err *e);
 
-/* Decodes input bytes in the section's `in` format (400 "json.invalid" etc. on bad input). */
+/* Decodes input bytes in the section's `in` format (400 "json.invalid" etc. on bad input).
+ * *out is a new reference, set on success only. */
 int lt_map_decode(const struct lt_map_section *s, const char *buf, size_t len, json_t **out, struct lt_err *e);
-/* Encodes a document in the section's `out` format. *out is malloc'd (NUL-terminated). */
+/* Encodes a document (borrowed, not changed) in the section's `out` format. *out is malloc'd
+ * and NUL-terminated (caller frees), *len its length (may be NULL). */
 int lt_map_encode(const struct lt_map_section *s, json_t *doc, char **out, size_t *len, struct lt_err *e);
 
-/* decode + apply + encode. */
+/* decode + apply + encode; *out as lt_map_encode. Errors as the three steps give them. */
 int lt_map_run(const struct lt_map_section *s, const char *in, size_t inlen, const struct lt_map_vars *vars,
 	       char **out, size_t *outlen, struct lt_err *e);
 
 /* Runs the file's `examples:` (paths relative to the mapping file); each mismatch or failure goes
- * to d with a readable diff by field path. Returns the number of failing examples. */
+ * to d at the example's FILE:LINE:COL with a readable diff by field path ("example 'NAME':
+ * data[0].NgayTiepNhan: expected \"...\", got \"...\""). Output and expected file are compared
+ * byte for byte in compact form. Vars default to { auth.token: "example-session" }. Returns the
+ * number of failing examples. Blocking (file reads): check and load time only. */
 int lt_map_check_examples(const struct lt_map *m, struct lt_diags *d);
 
-/* Marks: fields a mapping declares `mask: true` (output paths), for the log layer. Borrowed. */
+/* The output paths of masked fields, for the log layer: `mask: true`, auth.* vars, values from
+ * ${env:} / ${file:}. Paths are dotted, lists written with [] ("session", "data[].Email").
+ * *paths is borrowed from s; returns their number. */
 size_t lt_map_masked(const struct lt_map_section *s, const char *const **paths);
 
 #endif

@@ -24,7 +24,7 @@ struct lt_ynode {
 	/* LT_Y_SCALAR */
 	char *str;               /* NUL-terminated; may contain NUL only if len says so (never, refused) */
 	size_t len;
-	int quoted;              /* 1 when written '...', "...", | or > : always a string */
+	int quoted;              /* 1 when written '...', "...", | or >, or tagged !!str: always a string */
 	/* LT_Y_SEQ: items[0..n); LT_Y_MAP: keys[i] (scalars) -> items[i] */
 	size_t n;
 	struct lt_ynode **items;
@@ -39,8 +39,10 @@ struct lt_ytree {
 };
 
 /* Parses buf (len bytes) named `file` for messages. On error, e carries file:line:col and code
- * "yaml.syntax" / "yaml.alias" / "yaml.duplicate_key" / "yaml.limits". *out is new (free with
- * lt_ytree_free). 0 / -1. */
+ * "yaml.syntax" (libyaml's own errors, a non-scalar mapping key, a second document, a NUL in a
+ * scalar) / "yaml.alias" (anchors and aliases) / "yaml.tag" (a tag outside the core schema, or a
+ * value its core tag does not fit) / "yaml.duplicate_key" / "yaml.limits" (depth, node count,
+ * file size). *out is new (free with lt_ytree_free). 0 / -1. */
 int lt_ytree_parse(const char *file, const char *buf, size_t len, struct lt_ytree **out, struct lt_err *e);
 /* Reads path (at most LT_YTREE_MAX_FILE bytes) and parses it. 0 / -1. */
 int lt_ytree_load(const char *path, struct lt_ytree **out, struct lt_err *e);
@@ -60,14 +62,28 @@ int lt_yget_int(const struct lt_ynode *n, long long *out, struct lt_err *e);
 int lt_yget_duration(const struct lt_ynode *n, long long *ms, struct lt_err *e); /* "2s", "250ms" */
 int lt_yget_size(const struct lt_ynode *n, size_t *out, struct lt_err *e);       /* "1MiB" */
 
-/* Fills e with the node's position and a message (code as given). Returns -1. */
+/* Fills e with the node's position and a message (code as given). n may be NULL (no position).
+ * Returns -1. */
 int lt_ynode_err(const struct lt_ynode *n, struct lt_err *e, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Describes n for a message, as written in the file (never an expanded secret): "'text'" (cut
+ * at 60 bytes on a character boundary, control characters as '?'), "an empty value",
+ * "a mapping" or "a list". buf is caller-owned, always NUL-terminated. */
+void lt_ynode_show(const struct lt_ynode *n, char *buf, size_t size);
+
+#define LT_SECRET_FILE_MAX (64u * 1024)   /* a ${file:} secret */
+#define LT_SECRET_OUT_MAX  (1024u * 1024)  /* a whole expanded value */
 
 /* Expands ${env:NAME} and ${file:PATH} in s (PATH relative to basedir; file content with one
  * trailing newline removed). *secret is set to 1 when anything was expanded: the value must then
  * never be logged or shown. Unset variables and unreadable files are errors ("config.secret").
- * *out is malloc'd. 0 / -1. */
+ * Also: ${env:NAME:-default} (default when NAME is unset or empty; an empty NAME without a
+ * default is an error), $${ for a literal ${. Messages name variables and files, never values.
+ * *out is malloc'd. 0 / -1. secret may be NULL. */
 int lt_expand_secrets(const char *s, const char *basedir, char **out, int *secret, struct lt_err *e);
+
+/* lt_yget_str + lt_expand_secrets, with an error positioned at n. *out is malloc'd. 0 / -1. */
+int lt_yget_expand(const struct lt_ynode *n, const char *basedir, char **out, int *secret, struct lt_err *e);
 
 #endif

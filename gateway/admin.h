@@ -1,0 +1,11 @@
+/* admin.h: the admin listener (loopback): GET /healthz (the process answers), GET /readyz (it can
+ * take traffic: not starting, not draining). Metrics, status page and admin actions grow here. */
+#ifndef LT_ADMIN_H
+#define LT_ADMIN_H
+
+#include <event2/http.h>
+
+/* evhttp callback of an admin listener; arg is its struct lt_listener_rt. */
+void lt_admin_handle(struct evhttp_request *req, void *arg);
+
+#endif

@@ -1,0 +1,470 @@
+/* pipeline.c: the request transaction. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/rand.h>
+
+#include "gateway/pipeline.h"
+#include "gateway/log.h"
+#include "gateway/map.h"
+#include "gateway/tls.h"
+#include "adapters/auth.h"
+
+#define REQID_MAX 64
+
+struct lt_txn {
+	struct lt_server *srv;
+	struct lt_gen *gen;                  /* one reference, for the transaction's life */
+	struct evhttp_request *req;
+	const struct lt_route_cfg *route;    /* borrowed from gen */
+	struct lt_upstream_rt *up;           /* borrowed from gen */
+	const char *method;
+	char *path;
+	char client[280];
+	char request_id[REQID_MAX + 1];
+	char traceparent[64];
+	uint64_t t0_us;
+	size_t bytes_in;
+	json_t *doc;                         /* the mapped request, kept to resend with a new token */
+	char *token;                         /* the token this call carries (copy) */
+	int auth_retried;
+	struct lt_session_wait wait;
+	struct lt_upcall call;
+	long upstream_status;
+	double upstream_ms;
+};
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "UNKNOWN";
+	}
+}
+
+static int reqid_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		if (n >= REQID_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+					c == '.' || c == '_' || c == ':' || c == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
+void lt_request_id(struct evhttp_request *req, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *given = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+	unsigned char rnd[16];
+
+	if (given != NULL && reqid_ok(given)) {
+		snprintf(buf, REQID_MAX + 1, "%s", given);
+		return;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		/* Uniqueness, not secrecy, is what a request id needs. */
+		uint64_t t = lt_mono_us() ^ (uint64_t)(uintptr_t)req;
+		memcpy(rnd, &t, sizeof(t));
+		memcpy(rnd + 8, &t, sizeof(t));
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		buf[2 * i] = hex[rnd[i] >> 4];
+		buf[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	buf[2 * sizeof(rnd)] = '\0';
+}
+
+/* W3C trace context: passed on when well-formed (00-32hex-16hex-2hex), dropped otherwise. */
+static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
+{
+	const char *tp = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
+	size_t len;
+
+	buf[0] = '\0';
+	if (tp == NULL)
+		return;
+	len = strlen(tp);
+	if (len != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
+		return;
+	for (size_t i = 0; i < len; i++)
+		if (tp[i] != '-' && !((tp[i] >= '0' && tp[i] <= '9') || (tp[i] >= 'a' && tp[i] <= 'f')))
+			return;
+	snprintf(buf, n, "%s", tp);
+}
+
+static void send_body(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
+		      const char *request_id)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "X-Request-Id", request_id);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (out != NULL)
+		evbuffer_add(out, body, len);
+	evhttp_send_reply(req, status, NULL, out);
+	if (out != NULL)
+		evbuffer_free(out);
+}
+
+void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, const char *request_id)
+{
+	char *body = lt_err_envelope(e, NULL, request_id);
+
+	send_body(req, e->status ? e->status : 500, "application/json", body, strlen(body), request_id);
+	free(body);
+}
+
+static void txn_free(struct lt_txn *t)
+{
+	struct lt_server *srv = t->srv;
+
+	json_decref(t->doc);
+	free(t->token);
+	free(t->path);
+	lt_upcall_release(&t->call);
+	lt_gen_unref(t->gen);
+	free(t);
+	srv->inflight--;
+}
+
+static void txn_log(struct lt_txn *t, int status, size_t bytes_out, const char *error_code)
+{
+	struct lt_access a = {
+		.request_id = t->request_id,
+		.method = t->method,
+		.path = t->path,
+		.route = t->route ? t->route->name : NULL,
+		.client = t->client,
+		.upstream = t->up ? t->up->cfg->name : NULL,
+		.error_code = error_code,
+		.traceparent = t->traceparent[0] ? t->traceparent : NULL,
+		.status = status,
+		.upstream_status = t->upstream_status,
+		.bytes_in = t->bytes_in,
+		.bytes_out = bytes_out,
+		.latency_ms = (double)(lt_mono_us() - t->t0_us) / 1000.0,
+		.upstream_ms = t->upstream_ms,
+	};
+	lt_log_access(&a);
+}
+
+/* The transaction's one answer; frees it. */
+static void txn_reply(struct lt_txn *t, int status, const char *ctype, const char *body, size_t len)
+{
+	send_body(t->req, status, ctype, body, len, t->request_id);
+	txn_log(t, status, len, NULL);
+	txn_free(t);
+}
+
+static void txn_fail(struct lt_txn *t, const struct lt_err *e)
+{
+	int status = e->status ? e->status : 500;
+	char *body = lt_err_envelope(e, t->route ? t->route->name : NULL, t->request_id);
+	size_t len = strlen(body);
+
+	if (status >= 500)
+		lt_log_warn("request %s route %s: %s", t->request_id, t->route ? t->route->name : "-", e->msg);
+	send_body(t->req, status, "application/json", body, len, t->request_id);
+	txn_log(t, status, len, e->code[0] ? e->code : "internal");
+	free(body);
+	txn_free(t);
+}
+
+static const char *txn_var(void *ctx, const char *name)
+{
+	struct lt_txn *t = ctx;
+
+	if (strcmp(name, "auth.token") == 0) {
+		/* Before the token is known the field is still created where the mapping puts it, and the
+		 * real token replaces it in place (lt_auth_place_body). */
+		if (t->up != NULL && lt_auth_needs_token(&t->up->cfg->auth))
+			return t->token ? t->token : "";
+		return NULL;
+	}
+	if (strcmp(name, "request.id") == 0)
+		return t->request_id;
+	if (strcmp(name, "route.name") == 0)
+		return t->route ? t->route->name : NULL;
+	if (strcmp(name, "client.identity") == 0)
+		return t->client;
+	return NULL;
+}
+
+static int ctype_matches(const char *ctype, enum lt_fmt fmt)
+{
+	size_t n = strcspn(ctype, ";");
+
+	while (n > 0 && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
+		n--;
+	switch (fmt) {
+	case LT_FMT_JSON:
+		return (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
+		       (n > 5 && strncasecmp(ctype + n - 5, "+json", 5) == 0);
+	case LT_FMT_XML:
+	case LT_FMT_SOAP:
+		return (n == 8 && strncasecmp(ctype, "text/xml", 8) == 0) ||
+		       (n == 15 && strncasecmp(ctype, "application/xml", 15) == 0) ||
+		       (n == 20 && strncasecmp(ctype, "application/soap+xml", 20) == 0);
+	case LT_FMT_FORM:
+		return n == 33 && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0;
+	case LT_FMT_QUERY:
+	default:
+		return 1;
+	}
+}
+
+static void txn_send(struct lt_txn *t);
+
+static void on_token(void *arg, const char *token, const struct lt_err *err)
+{
+	struct lt_txn *t = arg;
+
+	if (err != NULL) {
+		txn_fail(t, err);
+		return;
+	}
+	free(t->token);
+	t->token = lt_xstrdup(token);
+	txn_send(t);
+}
+
+/* Gets the token when the upstream needs one; 1 when it is there now, 0 when the transaction will
+ * continue in on_token (the transaction may already be gone then). */
+static int txn_need_token(struct lt_txn *t)
+{
+	const char *tok;
+
+	if (!lt_auth_needs_token(&t->up->cfg->auth))
+		return 1;
+	tok = lt_session_token(&t->up->session, t->srv->up, &t->wait, on_token, t);
+	if (tok == NULL)
+		return 0;
+	free(t->token);
+	t->token = lt_xstrdup(tok);
+	return 1;
+}
+
+static void on_upstream_done(struct lt_upcall *call, void *arg);
+
+static void txn_send(struct lt_txn *t)
+{
+	const struct lt_map_section *rs = t->route->map ? lt_map_request(t->route->map) : NULL;
+	const struct lt_auth_cfg *auth = &t->up->cfg->auth;
+	struct lt_err err;
+	struct curl_slist *h = NULL;
+	char *line;
+
+	lt_err_clear(&err);
+	lt_upcall_release(&t->call);
+	lt_upcall_init(&t->call);
+	if (t->doc != NULL) {
+		if (t->token != NULL)
+			lt_auth_place_body(auth, t->doc, t->token);
+		if (lt_map_encode(rs, t->doc, &t->call.body, &t->call.body_len, &err) < 0) {
+			txn_fail(t, &err);
+			return;
+		}
+		h = lt_header_add(h, "Content-Type", lt_map_content_type(rs));
+	} else {
+		struct evbuffer *in = evhttp_request_get_input_buffer(t->req);
+		const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(t->req), "Content-Type");
+
+		t->call.body_len = evbuffer_get_length(in);
+		t->call.body = lt_xmalloc(t->call.body_len + 1);
+		evbuffer_copyout(in, t->call.body, t->call.body_len);
+		if (ctype != NULL)
+			h = lt_header_add(h, "Content-Type", ctype);
+	}
+	for (struct curl_slist *s = t->up->headers; s != NULL; s = s->next)
+		h = curl_slist_append(h, s->data);
+	if (t->token != NULL && (line = lt_auth_token_header(auth, t->token)) != NULL) {
+		h = curl_slist_append(h, line);
+		free(line);
+	}
+	h = lt_header_add(h, "X-Request-Id", t->request_id);
+	if (t->traceparent[0] != '\0')
+		h = lt_header_add(h, "traceparent", t->traceparent);
+	/* libcurl would otherwise wait for a 100-continue some legacy endpoints never send. */
+	h = curl_slist_append(h, "Expect:");
+	t->call.headers = h;
+	t->call.cfg = t->up->cfg;
+	t->call.method = t->method;
+	t->call.url = lt_xasprintf("%s%s", t->up->cfg->url, t->route->upstream_path ? t->route->upstream_path : "");
+	t->call.done = on_upstream_done;
+	t->call.arg = t;
+	if (lt_upcall_start(t->srv->up, &t->call, &err) < 0)
+		txn_fail(t, &err);
+}
+
+static void on_upstream_done(struct lt_upcall *call, void *arg)
+{
+	struct lt_txn *t = arg;
+	const struct lt_map_section *rs;
+	struct lt_err err;
+	char *out = NULL;
+	size_t outlen = 0;
+
+	lt_err_clear(&err);
+	t->upstream_ms = call->elapsed_ms;
+	if (call->fail != LT_UP_OK) {
+		lt_upcall_error(call, t->up->cfg->name, &err);
+		txn_fail(t, &err);
+		return;
+	}
+	t->upstream_status = call->status;
+	if (!t->auth_retried && lt_auth_refused(&t->up->cfg->auth, call->status, call->response.data,
+						call->response.len)) {
+		/* The portal says the session is gone: log in again and resend once. */
+		t->auth_retried = 1;
+		lt_log_info("request %s: upstream '%s' refused the session, logging in again", t->request_id,
+			    t->up->cfg->name);
+		lt_session_refused(&t->up->session, t->token);
+		LT_FREE(t->token);
+		if (txn_need_token(t))
+			txn_send(t);
+		return;
+	}
+	if (call->status < 200 || call->status > 299) {
+		lt_err_set(&err, 502, "upstream.status", "upstream '%s' answered HTTP %ld", t->up->cfg->name,
+			   call->status);
+		txn_fail(t, &err);
+		return;
+	}
+	rs = t->route->map ? lt_map_response(t->route->map) : NULL;
+	if (rs == NULL) {
+		txn_reply(t, (int)call->status, call->content_type[0] ? call->content_type : "application/json",
+			  call->response.data ? call->response.data : "", call->response.len);
+		return;
+	}
+	if (lt_map_run(rs, call->response.data ? call->response.data : "", call->response.len, NULL, &out, &outlen,
+		       &err) < 0) {
+		/* The upstream's answer, not the caller's request, failed: that is a bad gateway. */
+		lt_err_wrap(&err, 502, "upstream.bad_response", "upstream '%s' answer could not be mapped",
+			    t->up->cfg->name);
+		txn_fail(t, &err);
+		return;
+	}
+	txn_reply(t, 200, lt_map_content_type(rs), out, outlen);
+	free(out);
+}
+
+void lt_pipeline_handle(struct evhttp_request *req, void *arg)
+{
+	struct lt_listener_rt *l = arg;
+	struct lt_server *srv = l->srv;
+	struct lt_txn *t = lt_xcalloc(1, sizeof(*t));
+	struct lt_gen *gen = srv->gen;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const struct lt_map_section *rs;
+	struct lt_err err;
+	char allow[128] = "";
+
+	lt_err_clear(&err);
+	srv->inflight++;
+	t->srv = srv;
+	t->gen = lt_gen_ref(gen);
+	t->req = req;
+	t->t0_us = lt_mono_us();
+	t->method = method_name(evhttp_request_get_command(req));
+	t->path = lt_xstrdup(path && *path ? path : "/");
+	t->bytes_in = evbuffer_get_length(in);
+	t->upstream_ms = -1;
+	snprintf(t->client, sizeof(t->client), "-");
+	lt_request_id(req, t->request_id);
+	take_traceparent(req, t->traceparent, sizeof(t->traceparent));
+
+	if (srv->draining) {
+		lt_err_set(&err, 503, "gateway.draining", "the gateway is shutting down");
+		goto fail;
+	}
+	if (l->tls) {
+		struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+		struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+		const struct lt_identity *id;
+
+		if (ssl == NULL) {
+			/* evhttp falls back to plaintext when the TLS bufferevent could not be made (libevent
+			 * #336): never serve a TLS listener's routes that way. */
+			lt_err_set(&err, 400, "tls.required", "this listener requires TLS");
+			goto fail;
+		}
+		id = lt_tls_identity(ssl);
+		snprintf(t->client, sizeof(t->client), "%s", id->display);
+		if (lt_router_match(&gen->router, l->index, t->method, t->path, strlen(t->path), &t->route, allow,
+				    sizeof(allow), &err) < 0)
+			goto fail;
+		if (t->route->n_allow > 0 && !lt_identity_allowed(id, t->route->allow, t->route->n_allow)) {
+			lt_err_set(&err, 403, "auth.forbidden", "client %s is not allowed on route %s",
+				   id->verified ? id->display : "without a verified certificate", t->route->name);
+			goto fail;
+		}
+	} else if (lt_router_match(&gen->router, l->index, t->method, t->path, strlen(t->path), &t->route, allow,
+				   sizeof(allow), &err) < 0) {
+		goto fail;
+	} else if (t->route->n_allow > 0) {
+		lt_err_set(&err, 403, "auth.forbidden", "route %s requires a client certificate", t->route->name);
+		goto fail;
+	}
+	if (t->bytes_in > gen->cfg->gateway.limits.max_body) {
+		lt_err_set(&err, 413, "request.too_large", "the body is larger than %zu bytes",
+			   gen->cfg->gateway.limits.max_body);
+		goto fail;
+	}
+	rs = t->route->map ? lt_map_request(t->route->map) : NULL;
+	if (rs != NULL && t->bytes_in > 0) {
+		const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+
+		if (ctype != NULL && !ctype_matches(ctype, lt_map_in(rs))) {
+			lt_err_set(&err, 415, "request.content_type", "content type '%.100s' is not accepted here",
+				   ctype);
+			goto fail;
+		}
+	}
+	if (t->route->upstream_index >= 0)
+		t->up = &gen->ups[t->route->upstream_index];
+	if (rs != NULL) {
+		struct lt_map_vars vars = { txn_var, t };
+		const char *body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "";
+		json_t *doc = NULL;
+		int rc;
+
+		if (lt_map_decode(rs, body, t->bytes_in, &doc, &err) < 0)
+			goto fail;
+		rc = lt_map_apply(rs, doc, &vars, &t->doc, &err);
+		json_decref(doc);
+		if (rc < 0)
+			goto fail;
+	}
+	if (t->up == NULL) {
+		lt_err_set(&err, 500, "internal", "route %s has no upstream", t->route->name);
+		goto fail;
+	}
+	if (txn_need_token(t))
+		txn_send(t);
+	return;
+fail:
+	if (err.status == 405 && allow[0] != '\0')
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	txn_fail(t, &err);
+}

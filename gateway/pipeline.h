@@ -1,0 +1,22 @@
+/* pipeline.h: one request's way through the gateway (a "transaction"): route → client identity →
+ * body limits and content type → request mapping → upstream auth token → upstream call → response
+ * mapping → answer, with exactly one answer per request (JSON error envelope on every failure) and
+ * one access-log line. */
+#ifndef LT_PIPELINE_H
+#define LT_PIPELINE_H
+
+#include <event2/http.h>
+#include "gateway/server.h"
+
+/* The evhttp request callback of a public (non-admin) listener; arg is its struct lt_listener_rt. */
+void lt_pipeline_handle(struct evhttp_request *req, void *arg);
+
+/* Answers req with the JSON error envelope of e (status e->status, 500 if unset) outside any
+ * transaction (admin listener, refused connections). Adds X-Request-Id. */
+void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, const char *request_id);
+
+/* Makes or keeps a request id: the caller's X-Request-Id when it is 1..64 characters of
+ * [A-Za-z0-9._:-], else 32 random hex digits. buf must hold 65 bytes. */
+void lt_request_id(struct evhttp_request *req, char *buf);
+
+#endif

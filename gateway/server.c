@@ -1,0 +1,287 @@
+/* server.c: start-up, listeners, signals and graceful stop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <openssl/err.h>
+
+#include "gateway/server.h"
+#include "gateway/admin.h"
+#include "gateway/log.h"
+#include "gateway/pipeline.h"
+#include "gateway/tls.h"
+#include "adapters/auth.h"
+
+/* How long SIGTERM waits for requests in flight before exiting anyway. */
+#define DRAIN_BOUND_MS 30000
+
+struct lt_gen *lt_gen_ref(struct lt_gen *g)
+{
+	g->refs++;
+	return g;
+}
+
+static void gen_free(struct lt_gen *g)
+{
+	if (g->ups != NULL) {
+		for (size_t i = 0; i < g->cfg->n_upstreams; i++) {
+			curl_slist_free_all(g->ups[i].headers);
+			lt_session_free(&g->ups[i].session);
+		}
+		free(g->ups);
+	}
+	if (g->ssl != NULL) {
+		for (size_t i = 0; i < g->cfg->n_listeners; i++)
+			SSL_CTX_free(g->ssl[i]);
+		free(g->ssl);
+	}
+	lt_router_free(&g->router);
+	lt_config_free(g->cfg);
+	free(g);
+}
+
+void lt_gen_unref(struct lt_gen *g)
+{
+	if (g != NULL && --g->refs == 0)
+		gen_free(g);
+}
+
+/* Builds everything a config needs at run time; takes cfg. NULL with e on failure. */
+static struct lt_gen *gen_build(struct lt_config *cfg, struct lt_err *e)
+{
+	struct lt_gen *g = lt_xcalloc(1, sizeof(*g));
+
+	g->refs = 1;
+	g->cfg = cfg;
+	g->loaded_ms = lt_wall_ms();
+	lt_router_build(&g->router, cfg);
+	g->ssl = lt_xcalloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*g->ssl));
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		if (!cfg->listeners[i].tls)
+			continue;
+		g->ssl[i] = lt_tls_server_ctx(&cfg->listeners[i], e);
+		if (g->ssl[i] == NULL)
+			goto fail;
+	}
+	g->ups = lt_xcalloc(cfg->n_upstreams ? cfg->n_upstreams : 1, sizeof(*g->ups));
+	for (size_t i = 0; i < cfg->n_upstreams; i++) {
+		struct lt_upstream_rt *u = &g->ups[i];
+		const struct lt_upstream_cfg *uc = &cfg->upstreams[i];
+		char *line;
+
+		u->cfg = uc;
+		lt_session_init(&u->session, uc);
+		u->headers = lt_header_add(NULL, "Accept", "application/json");
+		for (size_t k = 0; k < uc->n_headers; k++)
+			u->headers = lt_header_add(u->headers, uc->headers[k].name, uc->headers[k].value);
+		if ((line = lt_auth_static_header(&uc->auth)) != NULL) {
+			u->headers = curl_slist_append(u->headers, line);
+			free(line);
+		}
+	}
+	return g;
+fail:
+	gen_free(g);
+	return NULL;
+}
+
+static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+{
+	struct lt_listener_rt *l = arg;
+	SSL_CTX *ctx = l->srv->gen->ssl[l->index];
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	/* Each connection takes the current generation's context: a reload's new certificate is served
+	 * to new connections while old ones keep theirs (SSL_new holds a reference). */
+	ssl = SSL_new(ctx);
+	if (ssl == NULL) {
+		ERR_clear_error();
+		return NULL;
+	}
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Many clients close without close_notify; HTTP framing has its own lengths. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const struct lt_listener_cfg *lc,
+			 const struct lt_limits *lim, struct lt_err *e)
+{
+	struct timeval tv = { lim->header_timeout_ms / 1000, (lim->header_timeout_ms % 1000) * 1000 };
+	size_t hard_cap;
+
+	l->srv = srv;
+	l->admin = lc->admin;
+	l->tls = lc->tls;
+	l->http = evhttp_new(srv->base);
+	if (l->http == NULL)
+		return lt_err_set(e, 0, "listen", "listener '%s': cannot create HTTP server", lc->name);
+	evhttp_set_max_headers_size(l->http, (ev_ssize_t)lim->max_headers);
+	/* The pipeline answers bodies over max_body with the JSON 413 envelope; evhttp's own limit is a
+	 * hard stop (a plain 413, body never buffered) for bodies far over it. */
+	hard_cap = lim->max_body > (SIZE_MAX - 65536) / 2 ? lim->max_body : lim->max_body * 2 + 65536;
+	evhttp_set_max_body_size(l->http, (ev_ssize_t)hard_cap);
+	evhttp_set_timeout_tv(l->http, &tv);
+	/* Without it an oversize body resets the connection instead of answering 413 (libevent #321). */
+	evhttp_set_flags(l->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	/* Every method reaches our handler, so that 405 and 404 are ours (JSON), not evhttp's HTML. */
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+				   EVHTTP_REQ_PATCH);
+	evhttp_set_default_content_type(l->http, "application/json");
+	if (lc->tls)
+		evhttp_set_bevcb(l->http, tls_bevcb, l);
+	evhttp_set_gencb(l->http, lc->admin ? lt_admin_handle : lt_pipeline_handle, l);
+	l->bound = evhttp_bind_socket_with_handle(l->http, lc->host, (ev_uint16_t)lc->port);
+	if (l->bound == NULL)
+		return lt_err_set(e, 0, "listen", "listener '%s': cannot listen on %s: %s", lc->name, lc->listen,
+				  strerror(errno));
+	lt_log_info("listening on %s (%s%s)", lc->listen, lc->name, lc->tls ? ", TLS" : "");
+	return 0;
+}
+
+static void stop_accepting(struct lt_server *srv)
+{
+	/* evhttp 2.1 has no "stop listening" call that keeps connections: remove the bound sockets. */
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		struct lt_listener_rt *l = &srv->listeners[i];
+
+		if (l->bound == NULL || l->admin)
+			continue;
+		evhttp_del_accept_socket(l->http, l->bound);
+		l->bound = NULL;
+	}
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct lt_server *srv = arg;
+	struct timeval tv = { 0, 50000 };
+
+	(void)fd;
+	(void)what;
+	if ((srv->inflight == 0 && lt_upclient_active(srv->up) == 0) ||
+	    lt_mono_ms() - srv->drain_started_ms > DRAIN_BOUND_MS) {
+		if (srv->inflight > 0)
+			lt_log_warn("stopping with %zu requests still in flight", srv->inflight);
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	evtimer_add(srv->drain_timer, &tv);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct lt_server *srv = arg;
+
+	(void)what;
+	if (srv->draining) {
+		lt_log_warn("second stop signal: exiting now");
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	lt_log_info("signal %d: no new requests; finishing %zu in flight", (int)sig, srv->inflight);
+	srv->draining = 1;
+	srv->drain_started_ms = lt_mono_ms();
+	stop_accepting(srv);
+	on_drain_tick(-1, 0, srv);
+}
+
+int lt_server_start(struct lt_server *srv, const char *config_path)
+{
+	struct lt_diags d = { 0 };
+	struct lt_config *cfg = NULL;
+	struct lt_err err;
+
+	memset(srv, 0, sizeof(*srv));
+	lt_err_clear(&err);
+	srv->config_path = lt_xstrdup(config_path);
+	if (lt_config_load(config_path, &cfg, &d) < 0) {
+		lt_diags_print(&d, stderr);
+		lt_diags_free(&d);
+		fprintf(stderr, "lienthong: %s: configuration refused\n", config_path);
+		return -1;
+	}
+	lt_diags_print(&d, stderr);
+	lt_diags_free(&d);
+	lt_log_init(cfg->gateway.log_level, cfg->gateway.log_format);
+	if (lt_tls_init() < 0) {
+		lt_config_free(cfg);
+		fprintf(stderr, "lienthong: cannot initialise TLS\n");
+		return -1;
+	}
+	srv->gen = gen_build(cfg, &err);
+	if (srv->gen == NULL)
+		goto fail;
+	srv->base = event_base_new();
+	if (srv->base == NULL) {
+		lt_err_set(&err, 0, "loop", "cannot create the event loop");
+		goto fail;
+	}
+	srv->up = lt_upclient_new(srv->base);
+	if (srv->up == NULL) {
+		lt_err_set(&err, 0, "curl", "cannot initialise libcurl");
+		goto fail;
+	}
+	srv->n_listeners = cfg->n_listeners;
+	srv->listeners = lt_xcalloc(srv->n_listeners ? srv->n_listeners : 1, sizeof(*srv->listeners));
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		srv->listeners[i].index = (int)i;
+		if (listener_open(srv, &srv->listeners[i], &cfg->listeners[i], &cfg->gateway.limits, &err) < 0)
+			goto fail;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_stop_signal, srv);
+	srv->sig_int = evsignal_new(srv->base, SIGINT, on_stop_signal, srv);
+	srv->drain_timer = evtimer_new(srv->base, on_drain_tick, srv);
+	if (srv->sig_term == NULL || srv->sig_int == NULL || srv->drain_timer == NULL ||
+	    evsignal_add(srv->sig_term, NULL) < 0 || evsignal_add(srv->sig_int, NULL) < 0) {
+		lt_err_set(&err, 0, "signals", "cannot install signal handlers");
+		goto fail;
+	}
+	lt_log_info("lienthong %s started with %s: %zu routes, %zu upstreams", LT_VERSION, config_path,
+		    cfg->n_routes, cfg->n_upstreams);
+	return 0;
+fail:
+	fprintf(stderr, "lienthong: %s\n", err.msg);
+	if (srv->gen == NULL)
+		lt_config_free(cfg);
+	return -1;
+}
+
+int lt_server_run(struct lt_server *srv)
+{
+	if (event_base_dispatch(srv->base) < 0)
+		return 1;
+	lt_log_info("stopped");
+	return 0;
+}
+
+void lt_server_free(struct lt_server *srv)
+{
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		if (srv->listeners[i].http != NULL)
+			evhttp_free(srv->listeners[i].http);
+	free(srv->listeners);
+	lt_upclient_free(srv->up);
+	if (srv->sig_term != NULL)
+		event_free(srv->sig_term);
+	if (srv->sig_int != NULL)
+		event_free(srv->sig_int);
+	if (srv->drain_timer != NULL)
+		event_free(srv->drain_timer);
+	if (srv->gen != NULL)
+		lt_gen_unref(srv->gen);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	free(srv->config_path);
+	memset(srv, 0, sizeof(*srv));
+}

@@ -1,0 +1,71 @@
+/* server.h: the daemon's runtime: the event loop, the listeners (evhttp over OpenSSL), signals,
+ * and the current "generation" (a loaded config with its router, TLS contexts and upstream state).
+ *
+ * A generation is reference-counted: every request holds the generation it started on until its
+ * answer is sent, so a reload (issue: hot reload) can swap in a new one while old requests finish
+ * on the old config. */
+#ifndef LT_SERVER_H
+#define LT_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/ssl.h>
+
+#include "gateway/config.h"
+#include "gateway/router.h"
+#include "gateway/session.h"
+#include "gateway/upstream.h"
+
+struct lt_server;
+
+/* Per-upstream runtime state of a generation. */
+struct lt_upstream_rt {
+	const struct lt_upstream_cfg *cfg;  /* borrowed from the generation's config */
+	struct curl_slist *headers;         /* configured headers + static auth: copied into each call */
+	struct lt_session session;          /* login/oauth2 token */
+};
+
+struct lt_gen {
+	int refs;
+	struct lt_config *cfg;              /* owned */
+	struct lt_router router;
+	SSL_CTX **ssl;                      /* per listener, NULL for plain HTTP */
+	struct lt_upstream_rt *ups;         /* per upstream */
+	uint64_t loaded_ms;
+};
+
+struct lt_listener_rt {
+	struct lt_server *srv;
+	int index;                          /* into the generation's config listeners */
+	int admin;
+	int tls;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;  /* NULL once it stopped accepting */
+};
+
+struct lt_server {
+	struct event_base *base;
+	struct lt_upclient *up;
+	struct lt_gen *gen;                 /* current generation (one reference) */
+	struct lt_listener_rt *listeners;
+	size_t n_listeners;
+	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
+	size_t inflight;                    /* requests received and not yet answered */
+	int draining;
+	uint64_t drain_started_ms;           /* when SIGTERM arrived */
+	char *config_path;
+};
+
+/* Loads the config and starts listening. 0 / -1 (problems printed to stderr). */
+int lt_server_start(struct lt_server *srv, const char *config_path);
+/* Runs the loop until stopped (SIGTERM/SIGINT). Returns the exit status. */
+int lt_server_run(struct lt_server *srv);
+void lt_server_free(struct lt_server *srv);
+
+/* Generation references: every request takes one for its life. */
+struct lt_gen *lt_gen_ref(struct lt_gen *g);
+void lt_gen_unref(struct lt_gen *g);
+
+#endif

@@ -1,0 +1,629 @@
+#!/usr/bin/env python3
+"""dvcqg.py: a simulated DVCQG adapter (Cổng Dịch vụ công quốc gia, FORMATS.md §2).
+
+This module owns the sandbox national portal that the e2e tests and `make demo` talk to
+through the gateway. It speaks HTTPS and demands a client certificate from the client CA, so
+every test that reaches it proves that the gateway presented its own certificate. It checks
+what the real adapter is known to check: the dstcode header, the login session, madonvi, and
+per service the mandatory fields, all-string values and date formats. It remembers every
+request, rejected ones included, with the peer certificate's CN. Tests can make it slow,
+failing, forgetful about sessions, or rude (see DvcqgSandbox.control).
+
+In-process use (tests):
+    srv = DvcqgSandbox(port=0, cert=..., key=..., client_ca=..., username=..., password=...)
+    srv.start(); srv.port; srv.received; srv.control(delay_ms=4000); srv.stop()
+
+Standalone (demo):
+    /usr/bin/python3 tests/sandbox/dvcqg.py --port 9443 --cert C --key K --client-ca CA \
+        --username U --password P [--verbose]
+
+Endpoints under /adapter (the gateway's upstream url is https://HOST:PORT/adapter):
+    POST /adapter/auth   {"username","password"}              -> {"error_code","message","session"}
+    POST /adapter        {"session","madonvi","service",...}  -> {"error_code","message"[,"result"]}
+Control (same TLS listener, any certificate from the client CA):
+    POST /__sandbox/control  {"delay_ms":..,"fail_status":..,...}   same keys as control()
+    GET  /__sandbox/received                                        the recorded requests
+    POST /__sandbox/reset
+
+Python 3.11 standard library only.
+"""
+
+import argparse
+import json
+import re
+import secrets
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BASE = "/adapter"
+AUTH_PATH = BASE + "/auth"
+CONTROL_PREFIX = "/__sandbox/"
+
+MAX_BODY = 8 * 1024 * 1024      # a request body larger than this is refused unread
+HANDSHAKE_TIMEOUT = 10.0        # seconds a TLS handshake may take
+IDLE_TIMEOUT = 30.0             # seconds a kept-alive connection may stay idle
+
+# Answer codes. "0" (success) and "-1" (login refused, session refused) are seen in real
+# integration code (FORMATS.md §2.2, §2.3). The others are INFERRED: the real adapter's codes
+# for bad data and unknown services are not public, so the sandbox picks distinct ones.
+E_OK = "0"
+E_AUTH = "-1"
+E_REQUEST = "1"         # INFERRED: the HTTP request itself is unusable
+E_INVALID = "2"         # INFERRED: a field fails validation
+E_SERVICE = "3"         # INFERRED: unknown service
+
+MSG_LOGIN_OK = "Thành công"
+MSG_LOGIN_BAD = "Sai tên đăng nhập hoặc mật khẩu"
+MSG_SESSION_BAD = "Session không hợp lệ hoặc đã hết hạn"
+MSG_SYNC_OK = "Đồng bộ thành công"
+MSG_PROGRESS_OK = "Cập nhật tiến độ thành công"
+MSG_FOUND = "Tìm thấy hồ sơ"
+MSG_NOT_FOUND = "Không tìm thấy hồ sơ"
+MSG_SERVICE_BAD = "Dịch vụ không tồn tại"
+MSG_INVALID = "Dữ liệu không hợp lệ: "
+
+MADONVI_RE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}")
+# FORMATS.md §7.2; a longer sequence is allowed, as it advises.
+MAHOSO_RE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}-[0-9]{6}-[0-9]{4,}")
+STATUSES = {str(i) for i in range(1, 11)}       # FORMATS.md §2.6
+
+# FORMATS.md §2.4: mandatory per OpenCPS; the date fields among them are yyyyMMddHHmmss.
+SYNC_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "LoaiDoiTuong", "Email",
+                 "SoDienThoai", "TrichYeuHoSo", "NgayTiepNhan", "NgayHenTra", "TrangThaiHoSo",
+                 "HinhThuc", "DonViXuLy")
+SYNC_DATES = ("NgayTiepNhan", "NgayHenTra")
+SYNC_OPTIONAL_DATES = ("NgayTra", "NgayKetThucXuLy")
+# FORMATS.md §2.5.
+PROGRESS_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "NoiDungXuLy", "TrangThai")
+PROGRESS_DATES = ("ThoiDiemXuLy",)
+PROGRESS_OPTIONAL_DATES = ("NgayBatDau", "NgayKetThucTheoQuyDinh")
+
+CONTROL_KEYS = ("delay_ms", "fail_status", "fail_times", "expire_sessions", "reject_login",
+                "close_connection")
+
+
+class Invalid(Exception):
+    """A field of a service call fails validation; str() is '<field> <problem>'."""
+
+
+def peer_cn(sock):
+    """The subject CN of the verified peer certificate, or None."""
+    try:
+        cert = sock.getpeercert()
+    except (ValueError, OSError):
+        return None
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None
+
+
+def _require_str(item, name, where, nonempty):
+    if name not in item:
+        raise Invalid(f"{where}.{name} là bắt buộc")
+    value = item[name]
+    if not isinstance(value, str):
+        raise Invalid(f"{where}.{name} phải là chuỗi")
+    if nonempty and value == "":
+        raise Invalid(f"{where}.{name} là bắt buộc")
+    return value
+
+
+def _check_date(value, field):
+    """yyyyMMddHHmmss, and a real calendar time."""
+    if len(value) == 14 and value.isascii() and value.isdigit():
+        try:
+            time.strptime(value, "%Y%m%d%H%M%S")
+            return
+        except ValueError:
+            pass
+    raise Invalid(f"{field} phải có dạng yyyyMMddHHmmss")
+
+
+def _strings_only(value, where):
+    """Every scalar the portal receives is a string (FORMATS.md §2.4); lists hold objects."""
+    if isinstance(value, str):
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _strings_only(v, f"{where}.{k}")
+        return
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            if not isinstance(v, dict):
+                raise Invalid(f"{where}[{i}] phải là object")
+            _strings_only(v, f"{where}[{i}]")
+        return
+    raise Invalid(f"{where} phải là chuỗi")
+
+
+def _check_items(body, required, dates, optional_dates, status_field, extra=None):
+    """The data[] array shared by DongBoHoSoMC and CapNhatTienDoHoSoMC."""
+    data = body.get("data")
+    if not isinstance(data, list) or not data:
+        raise Invalid("data phải là mảng không rỗng")
+    for i, item in enumerate(data):
+        where = f"data[{i}]"
+        if not isinstance(item, dict):
+            raise Invalid(f"{where} phải là object")
+        for name in required:
+            _require_str(item, name, where, nonempty=True)
+        for k, v in item.items():
+            _strings_only(v, f"{where}.{k}")
+        if not MAHOSO_RE.fullmatch(item["MaHoSo"]):
+            raise Invalid(f"{where}.MaHoSo không đúng định dạng")
+        for name in dates:
+            _check_date(item[name], f"{where}.{name}")
+        for name in optional_dates:
+            if item.get(name, ""):
+                _check_date(item[name], f"{where}.{name}")
+        if item[status_field] not in STATUSES:
+            raise Invalid(f"{where}.{status_field} phải từ 1 đến 10")
+        if extra:
+            extra(item, where)
+    return data
+
+
+def _check_sync_item(item, where):
+    if item["LoaiDoiTuong"] not in ("1", "2"):
+        raise Invalid(f"{where}.LoaiDoiTuong phải là \"1\" hoặc \"2\"")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128    # the gateway opens many connections at once under load
+
+    def __init__(self, addr, sandbox):
+        self.sandbox = sandbox
+        super().__init__(addr, _Handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind resolves the host name (getfqdn), which can stall on a
+        # machine without DNS; the sandbox has no use for it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def finish_request(self, request, client_address):
+        # The handshake runs here, in the connection's own thread, so a slow or failing
+        # client never blocks the accept loop.
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            conn = self.sandbox._tls.wrap_socket(request, server_side=True)
+        except OSError as e:
+            self.sandbox._note_tls_failure(client_address, e)
+            return
+        self.sandbox._track(conn, True)
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        except OSError:
+            pass        # the peer went away mid-request: nothing to answer
+        finally:
+            self.sandbox._track(conn, False)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"       # keep-alive, as the gateway's connection pool expects
+    server_version = "dvcqg-sandbox/1"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    def log_message(self, format, *args):   # noqa: A002 (the base class's name)
+        pass
+
+    def do_POST(self):
+        self.server.sandbox._serve(self)
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_POST
+
+    def read_body(self):
+        """The request body (bytes), or None when it cannot be read within MAX_BODY."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                if len(out) + size > MAX_BODY:
+                    return None
+                out += self.rfile.read(size)
+                self.rfile.readline(8)
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            return None
+        if length < 0 or length > MAX_BODY:
+            return None
+        return self.rfile.read(length)
+
+    def send_json(self, status, obj):
+        data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.wfile.flush()
+
+    def drop(self):
+        """Closes the connection without a word, as a crashed or overloaded peer does."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class DvcqgSandbox:
+    """The simulated DVCQG adapter. Every public method is thread-safe."""
+
+    def __init__(self, port=0, cert=None, key=None, client_ca=None, username="lienthong",
+                 password="lienthong", dstcode="000.00.00.H26", host="127.0.0.1", printer=None):
+        if not (cert and key and client_ca):
+            raise ValueError("cert, key and client_ca are required: the sandbox speaks mTLS only")
+        self.host = host
+        self.username = username
+        self.password = password
+        self.dstcode = dstcode
+        self._printer = printer         # callable(str) for one line per request, or None
+        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._tls.load_cert_chain(cert, key)
+        self._tls.verify_mode = ssl.CERT_REQUIRED
+        self._tls.load_verify_locations(client_ca)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._live = set()
+        self._server = _Server((host, port), self)
+        self._thread = None
+        self._reset_locked()
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def port(self):
+        return self._server.server_address[1]
+
+    @property
+    def url(self):
+        """The gateway's upstream url for this sandbox."""
+        return f"https://{self.host}:{self.port}{BASE}"
+
+    def start(self):
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dvcqg-sandbox",
+                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stops listening and closes every open connection (a peer sees EOF at once)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+        self._server.server_close()
+        with self._lock:
+            live = list(self._live)
+        for conn in live:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ---- what tests look at --------------------------------------------------------------
+
+    @property
+    def received(self):
+        """Every request, in arrival order (a copy): dicts with method, path, headers (names
+        lower-cased), header_list (as sent), json (None when the body is not JSON), raw (bytes),
+        peer_cn, time, and answer {"status", "json"} (None when the connection was dropped)."""
+        with self._lock:
+            return [dict(r) for r in self._received]
+
+    def calls(self, service=None):
+        """The service calls (POST /adapter), optionally of one service."""
+        return [r for r in self.received
+                if r["path"] == BASE and (service is None or (r["json"] or {}).get("service") == service)]
+
+    @property
+    def logins(self):
+        """How many times a client asked to log in (POST /adapter/auth), accepted or not."""
+        with self._lock:
+            return self._logins
+
+    @property
+    def sessions(self):
+        """Every session issued, oldest first (a copy)."""
+        with self._lock:
+            return list(self._issued)
+
+    @property
+    def dossiers(self):
+        """Stored dossiers by MaHoSo (a copy)."""
+        with self._lock:
+            return {k: dict(v) for k, v in self._dossiers.items()}
+
+    @property
+    def tls_failures(self):
+        """Handshakes that failed: dicts with client (address) and error (text)."""
+        with self._lock:
+            return list(self._tls_failures)
+
+    def store_dossier(self, item):
+        """Puts a dossier (DVCQG field names) straight into the store, as if synced."""
+        with self._lock:
+            self._dossiers[item["MaHoSo"]] = dict(item)
+
+    # ---- what tests change ---------------------------------------------------------------
+
+    def control(self, **kw):
+        """delay_ms: wait this long before answering anything (0: not at all).
+        fail_status: answer every request with this HTTP status (None: behave).
+        fail_times: with fail_status, fail only this many requests, then behave (None: all).
+        expire_sessions: True forgets every session issued so far (the next call gets "-1").
+        reject_login: refuse every login as bad credentials.
+        close_connection: drop the connection after reading each request, without answering."""
+        unknown = set(kw) - set(CONTROL_KEYS)
+        if unknown:
+            raise ValueError(f"unknown control: {', '.join(sorted(unknown))}")
+        with self._lock:
+            if kw.pop("expire_sessions", False):
+                self._sessions.clear()
+            for k, v in kw.items():
+                self._controls[k] = v
+
+    def reset(self):
+        """Forgets everything: requests, logins, sessions, dossiers, controls."""
+        with self._lock:
+            self._reset_locked()
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _reset_locked(self):
+        self._received = []
+        self._tls_failures = []
+        self._logins = 0
+        self._sessions = set()
+        self._issued = []
+        self._dossiers = {}
+        self._progress = []
+        self._controls = {"delay_ms": 0, "fail_status": None, "fail_times": None,
+                          "reject_login": False, "close_connection": False}
+
+    def _track(self, conn, alive):
+        with self._lock:
+            if alive:
+                self._live.add(conn)
+            else:
+                self._live.discard(conn)
+
+    def _note_tls_failure(self, client, err):
+        with self._lock:
+            self._tls_failures.append({"client": client, "error": str(err), "time": time.time()})
+        self._print(f"TLS handshake failed from {client[0]}:{client[1]}: {err}")
+
+    def _print(self, line):
+        if self._printer is not None:
+            self._printer(time.strftime("%H:%M:%S ") + line)
+
+    def _serve(self, h):
+        body = h.read_body()
+        if body is None:
+            h.close_connection = True
+            h.send_json(413, {"error_code": E_REQUEST,
+                              "message": "Yêu cầu quá lớn hoặc sai độ dài"})
+            return
+        path = h.path.split("?", 1)[0]
+        if path.startswith(CONTROL_PREFIX):
+            self._serve_control(h, path, body)
+            return
+        try:
+            doc = json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, ValueError):
+            doc = None
+        rec = {"method": h.command, "path": path,
+               "headers": {k.lower(): v for k, v in h.headers.items()},
+               "header_list": list(h.headers.items()),
+               "json": doc, "raw": body, "peer_cn": peer_cn(h.connection),
+               "time": time.time(), "answer": None}
+        with self._lock:
+            self._received.append(rec)
+            if path == AUTH_PATH:
+                self._logins += 1
+            ctl = dict(self._controls)
+            fail = ctl["fail_status"]
+            if fail is not None and ctl["fail_times"] is not None:
+                if ctl["fail_times"] > 0:
+                    self._controls["fail_times"] = ctl["fail_times"] - 1
+                else:
+                    fail = None
+        if ctl["delay_ms"]:
+            # Interrupted by stop(), so a test never waits for a delay it no longer needs.
+            if self._stopping.wait(ctl["delay_ms"] / 1000.0):
+                h.drop()
+                return
+        if ctl["close_connection"]:
+            self._print(f"{rec['peer_cn']} {h.command} {path} -> connection dropped (control)")
+            h.drop()
+            return
+        if fail is not None:
+            status, answer = fail, {"error_code": str(fail), "message": "Lỗi hệ thống (sandbox)"}
+        else:
+            status, answer = self._answer(h, path, doc, body)
+        with self._lock:
+            rec["answer"] = {"status": status, "json": answer}
+        self._print(self._describe(rec, status, answer))
+        h.send_json(status, answer)
+
+    def _answer(self, h, path, doc, body):
+        """(HTTP status, JSON answer) for one adapter request."""
+        if path not in (BASE, AUTH_PATH):
+            return 404, {"error_code": E_REQUEST, "message": f"Không có đường dẫn {path}"}
+        if h.command != "POST":
+            return 405, {"error_code": E_REQUEST, "message": "Chỉ chấp nhận POST"}
+        # Protocol-level refusals are INFERRED (the real adapter sits behind an API manager that
+        # answers such requests itself); they are HTTP 400 so they cannot pass for a success.
+        ctype = h.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            return 400, {"error_code": E_REQUEST, "message": "Content-Type phải là application/json"}
+        if h.headers.get("dstcode") != self.dstcode:
+            return 400, {"error_code": E_REQUEST, "message": "Thiếu hoặc sai header dstcode"}
+        if not isinstance(doc, dict):
+            return 400, {"error_code": E_REQUEST,
+                         "message": "Nội dung phải là một đối tượng JSON"}
+        if path == AUTH_PATH:
+            return 200, self._login(doc)
+        with self._lock:
+            valid = isinstance(doc.get("session"), str) and doc["session"] in self._sessions
+        if not valid:
+            return 200, {"error_code": E_AUTH, "message": MSG_SESSION_BAD}
+        madonvi = doc.get("madonvi")
+        if not isinstance(madonvi, str) or not MADONVI_RE.fullmatch(madonvi):
+            return 200, {"error_code": E_INVALID,
+                         "message": MSG_INVALID + "madonvi không đúng định dạng"}
+        service = doc.get("service")
+        handler = {"DongBoHoSoMC": self._sync, "CapNhatTienDoHoSoMC": self._progress_update,
+                   "TraCuuHoSo": self._lookup}.get(service)
+        if handler is None:
+            return 200, {"error_code": E_SERVICE, "message": MSG_SERVICE_BAD}
+        try:
+            return 200, handler(doc)
+        except Invalid as e:
+            return 200, {"error_code": E_INVALID, "message": MSG_INVALID + str(e)}
+
+    def _login(self, doc):
+        with self._lock:
+            if (self._controls["reject_login"] or doc.get("username") != self.username
+                    or doc.get("password") != self.password):
+                return {"error_code": E_AUTH, "message": MSG_LOGIN_BAD}
+            session = secrets.token_hex(16)
+            self._sessions.add(session)
+            self._issued.append(session)
+        return {"error_code": E_OK, "message": MSG_LOGIN_OK, "session": session}
+
+    def _sync(self, doc):
+        if doc.get("isUpdating") not in ("True", "False"):
+            raise Invalid("isUpdating phải là \"True\" hoặc \"False\"")
+        data = _check_items(doc, SYNC_REQUIRED, SYNC_DATES, SYNC_OPTIONAL_DATES, "TrangThaiHoSo",
+                            _check_sync_item)
+        with self._lock:
+            for item in data:
+                self._dossiers[item["MaHoSo"]] = item
+        return {"error_code": E_OK, "message": MSG_SYNC_OK}
+
+    def _progress_update(self, doc):
+        data = _check_items(doc, PROGRESS_REQUIRED, PROGRESS_DATES, PROGRESS_OPTIONAL_DATES,
+                            "TrangThai")
+        with self._lock:
+            for item in data:
+                self._progress.append(item)
+                stored = self._dossiers.get(item["MaHoSo"])
+                if stored is not None:
+                    stored["TrangThaiHoSo"] = item["TrangThai"]
+        return {"error_code": E_OK, "message": MSG_PROGRESS_OK}
+
+    def _lookup(self, doc):
+        mahoso = doc.get("mahoso")
+        if not isinstance(mahoso, str) or not mahoso:
+            raise Invalid("mahoso là bắt buộc")
+        with self._lock:
+            item = self._dossiers.get(mahoso)
+            if item is None:
+                return {"error_code": E_OK, "message": MSG_NOT_FOUND, "result": []}
+            return {"error_code": E_OK, "message": MSG_FOUND,
+                    "result": [{"MaHoSo": item["MaHoSo"], "TrangThaiHoSo": item["TrangThaiHoSo"]}]}
+
+    def _serve_control(self, h, path, body):
+        if path == CONTROL_PREFIX + "received" and h.command == "GET":
+            out = []
+            for r in self.received:
+                r["raw"] = r["raw"].decode("utf-8", "replace")
+                out.append(r)
+            h.send_json(200, out)
+        elif path == CONTROL_PREFIX + "reset" and h.command == "POST":
+            self.reset()
+            h.send_json(200, {"ok": True})
+        elif path == CONTROL_PREFIX + "control" and h.command == "POST":
+            try:
+                kw = json.loads(body.decode("utf-8") or "{}")
+                if not isinstance(kw, dict):
+                    raise ValueError("the body must be a JSON object")
+                self.control(**kw)
+            except (UnicodeDecodeError, ValueError) as e:
+                h.send_json(400, {"ok": False, "error": str(e)})
+                return
+            h.send_json(200, {"ok": True})
+        else:
+            h.send_json(404, {"ok": False, "error": f"no control {h.command} {path}"})
+
+    @staticmethod
+    def _describe(rec, status, answer):
+        doc = rec["json"] if isinstance(rec["json"], dict) else {}
+        what = doc.get("service", "")
+        if rec["path"] == AUTH_PATH:
+            what = "login " + str(doc.get("username", ""))
+        elif isinstance(doc.get("data"), list) and doc["data"] and isinstance(doc["data"][0], dict):
+            what += " " + ",".join(str(d.get("MaHoSo")) for d in doc["data"] if isinstance(d, dict))
+        elif "mahoso" in doc:
+            what += " " + str(doc["mahoso"])
+        return (f"{rec['peer_cn']} {rec['method']} {rec['path']} {what.strip()} -> {status} "
+                f"error_code={answer.get('error_code')} {answer.get('message', '')}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Simulated DVCQG adapter (national public service portal).")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9443)
+    p.add_argument("--cert", required=True, help="server certificate (PEM)")
+    p.add_argument("--key", required=True, help="server key (PEM)")
+    p.add_argument("--client-ca", required=True, help="CA that client certificates must chain to")
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--dstcode", default="000.00.00.H26", help="the dstcode header every call must carry")
+    p.add_argument("--verbose", action="store_true", help="print one line per request and its answer")
+    args = p.parse_args(argv)
+
+    def say(line):
+        print(line, flush=True)
+
+    srv = DvcqgSandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
+                       username=args.username, password=args.password, dstcode=args.dstcode,
+                       host=args.host, printer=say if args.verbose else None)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    srv.start()
+    say(f"dvcqg sandbox: listening on {srv.url} (client certificates from {args.client_ca})")
+    while not done.wait(1.0):
+        pass
+    srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
