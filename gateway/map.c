@@ -974,6 +974,13 @@ const char *lt_map_content_type(const struct lt_map_section *s)
 	return "application/octet-stream";
 }
 
+const char *lt_map_soap_action(const struct lt_map_section *s)
+{
+	/* No SOAP output format yet: the codecs come with the mapping language's SOAP support. */
+	(void)s;
+	return NULL;
+}
+
 size_t lt_map_masked(const struct lt_map_section *s, const char *const **paths)
 {
 	*paths = (const char *const *)s->masked;

@@ -41,6 +41,10 @@ enum lt_fmt lt_map_out(const struct lt_map_section *s);
 /* The Content-Type the section's output is sent with ("application/json", "text/xml; charset=utf-8"). */
 const char *lt_map_content_type(const struct lt_map_section *s);
 
+/* SOAP 1.1's SOAPAction header value for a `soap:` output (the action, unquoted), or NULL when the
+ * section does not write SOAP 1.1 (SOAP 1.2 carries the action in the content type). Borrowed. */
+const char *lt_map_soap_action(const struct lt_map_section *s);
+
 /* Applies the section's fields to a decoded document. in is borrowed; *out is a new reference
  * to a new top-level object, which may share unchanged subtrees with in (copied values are
  * referenced, not duplicated): callers may change its top level (the auth layer places the

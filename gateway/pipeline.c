@@ -264,6 +264,21 @@ static int txn_need_token(struct lt_txn *t)
 
 static void on_upstream_done(struct lt_upcall *call, void *arg);
 
+/* What the answer is expected to be, from the response mapping's input format. */
+static const char *accept_for(const struct lt_map_section *rs)
+{
+	if (rs == NULL)
+		return "*/*";
+	switch (lt_map_in(rs)) {
+	case LT_FMT_JSON: return "application/json";
+	case LT_FMT_XML: return "application/xml, text/xml";
+	case LT_FMT_SOAP: return "text/xml, application/soap+xml";
+	case LT_FMT_FORM:
+	case LT_FMT_QUERY:
+	default: return "*/*";
+	}
+}
+
 static void txn_send(struct lt_txn *t)
 {
 	const struct lt_map_section *rs = t->route->map ? lt_map_request(t->route->map) : NULL;
@@ -283,6 +298,11 @@ static void txn_send(struct lt_txn *t)
 			return;
 		}
 		h = lt_header_add(h, "Content-Type", lt_map_content_type(rs));
+		if (lt_map_soap_action(rs) != NULL) {
+			line = lt_xasprintf("SOAPAction: \"%s\"", lt_map_soap_action(rs));
+			h = curl_slist_append(h, line);
+			free(line);
+		}
 	} else {
 		struct evbuffer *in = evhttp_request_get_input_buffer(t->req);
 		const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(t->req), "Content-Type");
@@ -293,6 +313,7 @@ static void txn_send(struct lt_txn *t)
 		if (ctype != NULL)
 			h = lt_header_add(h, "Content-Type", ctype);
 	}
+	h = lt_header_add(h, "Accept", accept_for(t->route->map ? lt_map_response(t->route->map) : NULL));
 	for (struct curl_slist *s = t->up->headers; s != NULL; s = s->next)
 		h = curl_slist_append(h, s->data);
 	if (t->token != NULL && (line = lt_auth_token_header(auth, t->token)) != NULL) {
@@ -312,6 +333,24 @@ static void txn_send(struct lt_txn *t)
 	t->call.arg = t;
 	if (lt_upcall_start(t->srv->up, &t->call, &err) < 0)
 		txn_fail(t, &err);
+}
+
+/* 1 when the answer decodes to an upstream.* error (a SOAP fault), with e describing it. */
+static int upstream_fault(const struct lt_map_section *rs, const struct lt_upcall *call, struct lt_err *e)
+{
+	json_t *doc = NULL;
+	struct lt_err derr;
+
+	lt_err_clear(&derr);
+	if (lt_map_decode(rs, call->response.data ? call->response.data : "", call->response.len, &doc, &derr) == 0) {
+		json_decref(doc);
+		return 0;
+	}
+	if (strncmp(derr.code, "upstream.", 9) != 0)
+		return 0;
+	*e = derr;
+	e->status = 502;
+	return 1;
 }
 
 static void on_upstream_done(struct lt_upcall *call, void *arg)
@@ -342,13 +381,15 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 			txn_send(t);
 		return;
 	}
+	rs = t->route->map ? lt_map_response(t->route->map) : NULL;
 	if (call->status < 200 || call->status > 299) {
-		lt_err_set(&err, 502, "upstream.status", "upstream '%s' answered HTTP %ld", t->up->cfg->name,
-			   call->status);
+		/* A SOAP fault comes with HTTP 500: its code and text say more than the status does. */
+		if (rs == NULL || lt_map_in(rs) != LT_FMT_SOAP || !upstream_fault(rs, call, &err))
+			lt_err_set(&err, 502, "upstream.status", "upstream '%s' answered HTTP %ld", t->up->cfg->name,
+				   call->status);
 		txn_fail(t, &err);
 		return;
 	}
-	rs = t->route->map ? lt_map_response(t->route->map) : NULL;
 	if (rs == NULL) {
 		txn_reply(t, (int)call->status, call->content_type[0] ? call->content_type : "application/json",
 			  call->response.data ? call->response.data : "", call->response.len);
@@ -357,8 +398,8 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 	if (lt_map_run(rs, call->response.data ? call->response.data : "", call->response.len, NULL, &out, &outlen,
 		       &err) < 0) {
 		/* The upstream's answer, not the caller's request, failed: that is a bad gateway. */
-		lt_err_wrap(&err, 502, "upstream.bad_response", "upstream '%s' answer could not be mapped",
-			    t->up->cfg->name);
+		lt_err_wrap(&err, 502, strncmp(err.code, "upstream.", 9) == 0 ? NULL : "upstream.bad_response",
+			    "upstream '%s' answer could not be mapped", t->up->cfg->name);
 		txn_fail(t, &err);
 		return;
 	}

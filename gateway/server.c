@@ -74,7 +74,6 @@ static struct lt_gen *gen_build(struct lt_config *cfg, struct lt_err *e)
 
 		u->cfg = uc;
 		lt_session_init(&u->session, uc);
-		u->headers = lt_header_add(NULL, "Accept", "application/json");
 		for (size_t k = 0; k < uc->n_headers; k++)
 			u->headers = lt_header_add(u->headers, uc->headers[k].name, uc->headers[k].value);
 		if ((line = lt_auth_static_header(&uc->auth)) != NULL) {
