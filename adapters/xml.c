@@ -565,8 +565,10 @@ static int add_element(struct enc *x, xmlNodePtr parent, const char *key, json_t
 
 	if (enc_name(x, key, 0, &ns, &local) < 0)
 		return -1;
-	/* No content here: xmlNewChild would read it as markup. Text goes in as a text node. */
-	el = xmlNewChild(parent, ns, (const xmlChar *)local, NULL);
+	/* Not xmlNewChild: with content it reads text as markup, and without a namespace it puts the
+	 * child in its parent's. An unprefixed name is in no namespace. */
+	el = xmlNewDocNode(x->doc, ns, (const xmlChar *)local, NULL);
+	xmlAddChild(parent, el);
 	return fill(x, el, v);
 }
 
