@@ -9,6 +9,7 @@
 
 #include "adapters/form.h"
 #include "adapters/sign.h"
+#include "gateway/map_rules.h"
 
 static const char *const digest_names[] = { "md5", "sha1", "sha256", "sha512" };
 
@@ -53,28 +54,15 @@ static int field_text(const struct lt_verify_cfg *v, json_t *fields, const char 
 	j = json_object_get(fields, name);
 	if (j == NULL)
 		return 0;
-	switch (json_typeof(j)) {
-	case JSON_STRING:
-		*s = json_string_value(j);
-		*n = json_string_length(j);
-		return 1;
-	case JSON_INTEGER:
-		snprintf(num, numsz, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		snprintf(num, numsz, "%s", json_is_true(j) ? "true" : "false");
-		break;
-	case JSON_NULL:
-		num[0] = '\0';
-		break;
-	default:
-		/* A real number's text (1.0 vs 1) is lost in parsing; an object has no one text. */
+	/* A real number's text (1.0 vs 1) is lost in parsing; an object has no one text. */
+	if (json_is_real(j))
 		return -1;
+	if (json_is_null(j)) {
+		*s = "";
+		*n = 0;
+		return 1;
 	}
-	*s = num;
-	*n = strlen(num);
-	return 1;
+	return lt_rule_text(j, num, numsz, s, n) < 0 ? -1 : 1;
 }
 
 static int canon_field_error(struct lt_err *e, const char *name, int found)
@@ -115,7 +103,7 @@ static int canon_sorted_query(const struct lt_verify_cfg *v, json_t *fields, str
 			names[n++] = v->values[i].name;
 	qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		char num[32];
+		char num[40];
 		const char *s;
 		size_t len;
 		int found;
@@ -149,7 +137,7 @@ static int canon_listed(const struct lt_verify_cfg *v, json_t *fields, struct lt
 	const char *sep = pairs ? "&" : (v->separator ? v->separator : "|");
 
 	for (size_t i = 0; i < v->n_fields; i++) {
-		char num[32];
+		char num[40];
 		const char *s;
 		size_t len;
 		int found = field_text(v, fields, v->fields[i], num, sizeof(num), &s, &len);
