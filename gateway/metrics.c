@@ -122,7 +122,7 @@ void lt_metrics_request(const char *route, int status, double seconds)
 
 	pthread_mutex_lock(&mu);
 	/* Requests that matched no route are counted too: a flood of 404s is worth seeing. */
-	if ((s = find(0, route ? route : "", 1)) != NULL) {
+	if ((s = find(0, route ? route : "-", 1)) != NULL) {
 		observe(s, seconds, status >= 400 && status < 500, status >= 500);
 		count_key(s, NULL, status);
 	}
@@ -342,4 +342,23 @@ void lt_metrics_render(struct lt_buf *out)
 		lt_buf_printf(out, "\"} %llu\n", (unsigned long long)tls_fails[i].n);
 	}
 	pthread_mutex_unlock(&mu);
+}
+
+const char *lt_metrics_intern(const char *name)
+{
+	static char *names[MAX_SERIES];
+	static size_t n;
+	const char *out = "-";
+
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0) {
+			out = names[i];
+			goto done;
+		}
+	if (n < MAX_SERIES)
+		out = names[n++] = lt_xstrdup(name);
+done:
+	pthread_mutex_unlock(&mu);
+	return out;
 }

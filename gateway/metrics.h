@@ -51,6 +51,10 @@ int lt_metrics_store_ok(void);
  * gauges: circuits, queue and certificates come from lt_admin, which knows the config). */
 void lt_metrics_render(struct lt_buf *out);
 
+/* A copy of name that lives as long as the process (the same pointer for the same name): for
+ * objects that may outlive the config they came from, such as a TLS context. Bounded. */
+const char *lt_metrics_intern(const char *name);
+
 /* Appends a label value escaped as the text format requires (\\, \", \n). */
 void lt_metrics_label(struct lt_buf *out, const char *v);
 
