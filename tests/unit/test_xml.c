@@ -195,6 +195,7 @@ static void test_decode_refusals(void **state)
 	assert_xml_refused("<r>\xff</r>", "invalid XML at line 1 column 4: Input is not proper UTF-8, indicate encoding !");
 	assert_xml_refused("<r>\xc3\x28</r>", "invalid XML at line 1 column 4: Input is not proper UTF-8, indicate encoding !");
 	assert_xml_refused("<r>&x;</r>", "invalid XML at line 1 column 7: Entity 'x' not defined");
+	assert_xml_refused("<x:a/>", "invalid XML at line 1 column 5: Namespace prefix x on a is not defined");
 	assert_xml_refused("<r/><r/>", "invalid XML at line 1 column 5: Extra content at the end of the document");
 	assert_refused("<r>a\0b</r>", 10, 0, 400, "xml.invalid", "invalid XML at line 1 column 5: NUL byte");
 	/* 100 MB is refused by its size, before any parsing. */
