@@ -393,14 +393,14 @@ static int path_parse(const char *s, size_t len, struct path *p, char *why, size
 
 /* Reading XML or SOAP, a prefixed name in a path must use a prefix the section declares: an
  * undeclared one could never match, and would silently map nothing. */
-static int path_names_check(struct cc *c, const struct lt_ynode *n, const struct path *p)
+static int path_names_check(struct cc *c, const struct lt_ynode *n, struct path *p)
 {
 	char why[LT_ERR_MSG / 2];
 
 	if (c->in == NULL || (c->in->in != LT_FMT_XML && c->in->in != LT_FMT_SOAP))
 		return 0;
 	/* XML cannot say "a list of one": a single element is that list. */
-	((struct path *)p)->one_is_list = 1;
+	p->one_is_list = 1;
 	for (size_t i = 0; i < p->n; i++) {
 		const char *name = p->seg[i].name;
 
