@@ -4,10 +4,11 @@
 #include <event2/keyvalq_struct.h>
 
 #include "gateway/admin.h"
+#include "gateway/callback.h"
 #include "gateway/pipeline.h"
 #include "gateway/server.h"
 
-static void send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
+void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *out = evbuffer_new();
@@ -36,16 +37,18 @@ void lt_admin_handle(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "/";
 	if (strcmp(path, "/healthz") == 0 && get) {
-		send_json(req, 200, "{\"status\":\"ok\"}", request_id);
+		lt_admin_send_json(req, 200, "{\"status\":\"ok\"}", request_id);
 		return;
 	}
 	if (strcmp(path, "/readyz") == 0 && get) {
 		if (l->srv->draining)
-			send_json(req, 503, "{\"ready\":false,\"reason\":\"draining\"}", request_id);
+			lt_admin_send_json(req, 503, "{\"ready\":false,\"reason\":\"draining\"}", request_id);
 		else
-			send_json(req, 200, "{\"ready\":true}", request_id);
+			lt_admin_send_json(req, 200, "{\"ready\":true}", request_id);
 		return;
 	}
+	if (lt_callback_admin(l->srv, req, path, request_id))
+		return;
 	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
 		lt_err_set(&err, 405, "route.method_not_allowed", "only GET is allowed on %s", path);

@@ -191,10 +191,21 @@ def mapping_file(route):
     return path
 
 
+def merge_config(base, extra):
+    """Deep-merges extra into base (dicts merged key by key, anything else replaced)."""
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            merge_config(base[k], v)
+        else:
+            base[k] = copy.deepcopy(v)
+    return base
+
+
 def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None,
-                   max_body="64KiB", workers=1, total_timeout="3s"):
+                   max_body="64KiB", workers=1, total_timeout="3s", extra=None):
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
-    the log are those of one process unless a test asks otherwise."""
+    the log are those of one process unless a test asks otherwise. extra (a dict) is merged
+    into it: more upstreams and routes (queue mode's tests)."""
     tls = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
     if pin is not None:
         tls["pin"] = pin
@@ -208,7 +219,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
             "upstream": "dvcqg",
             "mode": "sync",
         }
-    return {
+    cfg = {
         "gateway": {
             "workers": workers,
             "store": str(Path(workdir) / "lienthong.db"),
@@ -243,6 +254,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
         },
         "routes": routes,
     }
+    return merge_config(cfg, extra or {})
 
 
 def child_env():
