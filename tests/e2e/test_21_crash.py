@@ -41,7 +41,7 @@ def test_500_callbacks_survive_two_sigkills(gateway, pki, tmp_path):
 
 def _run(gateway, pki, tmp_path, city):
     gw = gateway(upstream_url=UNREACHABLE,
-                 extra=queue_extra(pki, tmp_path, city.url, attempts=50, backoff="100ms", max_backoff="1s"))
+                 extra=queue_extra(pki, tmp_path, city.url, attempts=10, backoff="100ms", max_backoff="1s"))
     db_path = gw.config["gateway"]["store"]
     orders = [f"ORD-{n:04d}" for n in range(TOTAL)]
     todo = queue.Queue()
