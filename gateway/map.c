@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/form.h"
 #include "adapters/json.h"
 #include "gateway/map.h"
 #include "gateway/map_rules.h"
@@ -756,8 +757,8 @@ static int fmt_compile(struct cc *c, const struct lt_ynode *n, enum lt_fmt *fmt)
 		if (strcmp(s, fmt_names[i]) != 0)
 			continue;
 		*fmt = (enum lt_fmt)i;
-		/* Only the JSON codec exists yet: a mapping for another must not load and do nothing. */
-		if (*fmt != LT_FMT_JSON)
+		/* A mapping for a format without a codec must not load and do nothing. */
+		if (*fmt == LT_FMT_XML || *fmt == LT_FMT_SOAP)
 			return bad(c, n, "format '%s' is not supported yet", s);
 		return 0;
 	}
@@ -781,6 +782,12 @@ static struct lt_map_section *section_compile(struct cc *c, const struct lt_ynod
 		fmt_compile(c, v, &s->in);
 	if ((v = lt_ymap_get(n, "out")) != NULL)
 		fmt_compile(c, v, &s->out);
+	/* A query string is what a caller puts in its URL: something the gateway reads, never writes. */
+	if (s->out == LT_FMT_QUERY)
+		bad(c, lt_ymap_get(n, "out"), "out: query is not supported (a query string is read from the "
+		    "caller's URL); use form");
+	if (s->in == LT_FMT_QUERY && strcmp(which, "request") != 0)
+		bad(c, lt_ymap_get(n, "in"), "in: query is for a request (the caller's URL), not for an answer");
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->str;
 
@@ -1283,6 +1290,8 @@ int lt_map_decode(const struct lt_map_section *s, const char *buf, size_t len, j
 {
 	if (s->in == LT_FMT_JSON)
 		return lt_json_decode(buf, len, out, e);
+	if (s->in == LT_FMT_FORM || s->in == LT_FMT_QUERY)
+		return lt_form_decode(buf, len, out, e);
 	return lt_err_set(e, 500, "mapping.format", "format '%s' is not supported yet", fmt_names[s->in]);
 }
 
@@ -1290,6 +1299,8 @@ int lt_map_encode(const struct lt_map_section *s, json_t *doc, char **out, size_
 {
 	if (s->out == LT_FMT_JSON)
 		return lt_json_encode(doc, out, len, e);
+	if (s->out == LT_FMT_FORM)
+		return lt_form_encode(doc, out, len, e);
 	return lt_err_set(e, 500, "mapping.format", "format '%s' is not supported yet", fmt_names[s->out]);
 }
 
