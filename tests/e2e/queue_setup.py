@@ -14,6 +14,7 @@ CALLBACK = "/callbacks/test/ipn"       # a JSON callback with acks (MoMo-style: 
 SIGNED = "/callbacks/test/signed"      # the same with `verify:`
 OUTBOUND = "/v1/city/receipts"         # outbound work without acks: 202 {"message_id"}
 SYNC = "/v1/city/sync"                 # a sync route to the city (circuit breaker)
+SYNC_IPN = "/callbacks/test/sync"      # a sync callback with acks
 BANK = "other-client"                  # the payment platform's certificate (CN=some-other-system)
 CITY = "city"                          # the city system's (CN=hanoi-dossier-system)
 
@@ -90,6 +91,9 @@ def queue_extra(pki, workdir, city_url, attempts=4, backoff="200ms", max_backoff
             "city.sync": {"listener": "public", "match": {"method": "POST", "path": SYNC},
                           "allow": ["CN=hanoi-dossier-system"], "upstream": "city", "path": "/sync",
                           "mapping": str(sync_mapping), "mode": "sync"},
+            "test.sync_ipn": {"listener": "public", "match": {"method": "POST", "path": SYNC_IPN},
+                              "allow": ["CN=some-other-system"], "upstream": "city", "path": "/sync",
+                              "mapping": str(sync_mapping), "mode": "sync", "ack": acks},
         },
     }
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from harness import assert_error
-from queue_setup import (ACK_BAD, ACK_DUP, BANK, CALLBACK, CITY, OUTBOUND, SIGNED, SYNC, admin,
+from queue_setup import (ACK_BAD, ACK_DUP, ACK_ERR, SYNC_IPN, BANK, CALLBACK, CITY, OUTBOUND, SIGNED, SYNC, admin,
                          audit_lines, message, new_city, payment, queue_extra, wait_state)
 
 UNREACHABLE = "https://127.0.0.1:9/adapter"     # the dvcqg routes are not used here
@@ -215,3 +215,15 @@ def test_circuit_opens_fails_fast_and_closes(qgw, city):
     assert r.json() == {"status": "ok"}
     wait_state(gw, q.json()["message_id"], "delivered", cert=CITY)
 
+
+
+def test_sync_callback_answers_the_city_verdict_or_its_error_ack(qgw, city):
+    gw = qgw()
+    r = gw.post(SYNC_IPN, {"x": 1}, cert=BANK)
+    assert (r.status, r.json()) == (200, {"status": "ok"})
+    city.down()
+    r = gw.post(SYNC_IPN, {"x": 1}, cert=BANK)
+    assert (r.status, r.text()) == (200, ACK_ERR)
+    assert r.header("Content-Type") == "application/json"
+    line = [a for a in gw.access_lines() if a.get("route") == "test.sync_ipn"][-1]
+    assert line["error"] == "upstream.connect"
