@@ -13,6 +13,7 @@
 #include "gateway/server.h"
 #include "gateway/store.h"
 #include "gateway/util.h"
+#include "adapters/verify.h"
 
 #define IDEM_KEY_MAX 128
 #define MESSAGES_PATH "/v1/messages/"
@@ -132,14 +133,16 @@ static int idem_key(const struct lt_cbreq *r, json_t *in, char **key, struct lt_
 	return -1;
 }
 
-/* The signature check of a route with `verify:`. Fails closed until the verifier lands: a
- * callback that nobody checked must never be delivered. */
+/* The signature check of a route with `verify:`: on the caller's fields, before any mapping. A
+ * route with verify but nothing decoded (no mapping) fails closed: what nobody checked is never
+ * delivered. */
 static int verify(const struct lt_cbreq *r, json_t *in, struct lt_err *e)
 {
-	(void)in;
 	if (r->route->verify.type == LT_VERIFY_NONE)
 		return 0;
-	return lt_err_set(e, 401, "callback.bad_signature", "signature verification is not available");
+	if (in == NULL)
+		return lt_err_set(e, 401, "callback.bad_signature", "the route has no mapping to read the signed fields");
+	return lt_verify(&r->route->verify, in, e);
 }
 
 static void on_stored(struct lt_store_op *op, void *arg)
