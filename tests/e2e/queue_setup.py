@@ -10,6 +10,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import pytest
+
 from harness import Response, send
 from city import CitySandbox
 
@@ -53,6 +55,22 @@ response:
 def new_city(pki):
     return CitySandbox(port=0, cert=pki["sandbox.crt"], key=pki["sandbox.key"],
                        client_ca=pki["ca.crt"]).start()
+
+
+@pytest.fixture
+def city(pki):
+    """A city sandbox for one test (import it into the test module to use it)."""
+    srv = new_city(pki)
+    yield srv
+    srv.stop()
+
+
+def wait_deliveries(city, n, timeout=30.0):
+    """The city's deliveries once there are at least n (or the timeout passed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(city.deliveries) < n:
+        time.sleep(0.05)
+    return city.deliveries
 
 
 def queue_extra(pki, workdir, city_url, attempts=4, backoff="200ms", max_backoff="2s",

@@ -8,17 +8,11 @@ import time
 import pytest
 
 from harness import assert_error
-from queue_setup import (ACK_BAD, ACK_DUP, ACK_ERR, SYNC_IPN, BANK, CALLBACK, CITY, OUTBOUND, SIGNED, SYNC, admin,
-                         audit_lines, message, new_city, payment, queue_extra, wait_state)
+from queue_setup import city  # noqa: F401 (a fixture)
+from queue_setup import (ACK_BAD, ACK_DUP, ACK_ERR, BANK, CALLBACK, CITY, OUTBOUND, SIGNED, SYNC, SYNC_IPN,
+                         admin, audit_lines, message, payment, queue_extra, wait_deliveries, wait_state)
 
 UNREACHABLE = "https://127.0.0.1:9/adapter"     # the dvcqg routes are not used here
-
-
-@pytest.fixture
-def city(pki):
-    srv = new_city(pki)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture
@@ -27,13 +21,6 @@ def qgw(gateway, pki, tmp_path, city):
     def start(**kw):
         return gateway(upstream_url=UNREACHABLE, extra=queue_extra(pki, tmp_path, city.url, **kw))
     return start
-
-
-def wait_deliveries(city, n, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(city.deliveries) < n:
-        time.sleep(0.05)
-    return city.deliveries
 
 
 def test_callback_is_acked_and_delivered_once(qgw, city):

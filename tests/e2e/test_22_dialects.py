@@ -10,8 +10,9 @@ import time
 
 import pytest
 
+from queue_setup import city  # noqa: F401 (a fixture)
 from queue_setup import (BANK, KEYPAY_ACKS, KEYPAY_KEY2, MOMO_ACKS, MOMO_SECRET, VNPAY_ACKS, VNPAY_SECRET,
-                         audit_lines, keypay_confirm, momo_ipn, new_city, queue_extra, vnpay_query)
+                         audit_lines, keypay_confirm, momo_ipn, queue_extra, vnpay_query, wait_deliveries)
 
 UNREACHABLE = "https://127.0.0.1:9/adapter"
 
@@ -56,23 +57,9 @@ def expected(acks, name):
 
 
 @pytest.fixture
-def city(pki):
-    srv = new_city(pki)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def dgw(gateway, pki, tmp_path, city):
     return gateway(upstream_url=UNREACHABLE,
                    extra=queue_extra(pki, tmp_path, city.url, attempts=8, backoff="200ms", max_backoff="1s"))
-
-
-def wait_deliveries(city, n, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(city.deliveries) < n:
-        time.sleep(0.05)
-    return city.deliveries
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))

@@ -26,12 +26,10 @@ Python 3.11 standard library only.
 
 import argparse
 import json
-import signal
 import sys
-import threading
 import time
 
-from dvcqg import DvcqgSandbox, _Server, peer_cn
+from dvcqg import DvcqgSandbox, _Server, peer_cn, say, serve_until_signal
 
 CITY_BASE = "/city"
 
@@ -167,21 +165,9 @@ def main(argv=None):
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
 
-    def say(line):
-        print(line, flush=True)
-
     srv = CitySandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                       host=args.host, printer=say if args.verbose else None)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    srv.start()
-    say(f"city sandbox: listening on {srv.url}")
-    while not done.wait(1.0):
-        pass
-    srv.stop()
-    return 0
-
+    return serve_until_signal(srv, f"city sandbox: listening on {srv.url}")
 
 if __name__ == "__main__":
     sys.exit(main())
