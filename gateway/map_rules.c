@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "adapters/json.h"
+#include "adapters/vntext.h"
 #include "gateway/map_rules.h"
 #include "gateway/util.h"
 
@@ -1056,6 +1057,89 @@ static int phone_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
 	return 0;
 }
 
+/* ---- unaccent -------------------------------------------------------------------------------- */
+
+/* `unaccent: true`: Vietnamese without diacritics (adapters/vntext.h), for SMS templates in GSM
+ * coding and for VNPAY's hashed order info. */
+static int unaccent_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
+{
+	const char *s;
+	size_t len;
+	char *out;
+
+	if (json_is_null(*v))
+		return 0;
+	if (!json_is_string(*v))
+		return not_text(r, *v, rr);
+	s = json_string_value(*v);
+	len = json_string_length(*v);
+	out = lt_xmalloc(len + 1);
+	len = lt_vn_unaccent(s, len, out);
+	replace(v, json_stringn_nocheck(out, len));
+	free(out);
+	return 0;
+}
+
+/* ---- amount_words ------------------------------------------------------------------------------ */
+
+/* `amount_words: vi`, or `amount_words: { lang: vi, odd: linh | le }`: an integer amount of
+ * đồng in words, as receipts print it ("Một triệu ba trăm hai mươi nghìn đồng"). */
+static const enum lt_vn_odd odd_forms[] = { LT_VN_ODD_LINH, LT_VN_ODD_LE };
+
+static int amount_words_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
+{
+	const struct lt_ynode *lang = n, *odd = NULL;
+	const char *s;
+
+	(void)field;
+	*arg = (void *)&odd_forms[0];
+	if (n->type == LT_Y_MAP) {
+		for (size_t k = 0; k < n->n; k++)
+			if (strcmp(n->keys[k]->str, "lang") != 0 && strcmp(n->keys[k]->str, "odd") != 0)
+				return lt_ynode_err(n->keys[k], e, "mapping.amount_words",
+						    "unknown key '%s' in amount_words (known: lang, odd)", n->keys[k]->str);
+		lang = lt_ymap_get(n, "lang");
+		odd = lt_ymap_get(n, "odd");
+		if (lang == NULL)
+			return lt_ynode_err(n, e, "mapping.amount_words", "amount_words needs 'lang: vi'");
+	}
+	if (lt_yget_str(lang, &s, e) < 0)
+		return -1;
+	if (strcmp(s, "vi") != 0)
+		return lt_ynode_err(lang, e, "mapping.amount_words", "unknown amount_words language '%s' (known: vi)", s);
+	if (odd == NULL)
+		return 0;
+	if (lt_yget_str(odd, &s, e) < 0)
+		return -1;
+	if (strcmp(s, "le") == 0 || strcmp(s, "lẻ") == 0)
+		*arg = (void *)&odd_forms[1];
+	else if (strcmp(s, "linh") != 0)
+		return lt_ynode_err(odd, e, "mapping.amount_words", "unknown odd form '%s' (known: linh, le)", s);
+	return 0;
+}
+
+static int amount_words_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
+{
+	const enum lt_vn_odd *odd = r->arg;
+	char words[LT_VN_WORDS_BUF];
+	json_int_t x;
+	int len;
+
+	if (json_is_null(*v))
+		return 0;
+	if (json_is_integer(*v))
+		x = json_integer_value(*v);
+	else if (!json_is_string(*v) || parse_int(json_string_value(*v), json_string_length(*v), &x) < 0)
+		return fail_value(r, *v, rr, "is not an integer amount");
+	if (x < 0)
+		return fail_value(r, *v, rr, "is negative; amount_words writes amounts of 0 or more");
+	len = lt_vn_number_words(x, *odd, words, sizeof(words));
+	if (len < 0)
+		return fail_value(r, *v, rr, "is more than amount_words can write (10^15)");
+	replace(v, json_sprintf("%s đồng", words));
+	return 0;
+}
+
 /* ---- regex, group, matches ---------------------------------------------------------------------- */
 
 #define REGEX_GROUPS 10      /* group 0 (the whole match) to 9 */
@@ -1431,10 +1515,10 @@ static const struct lt_rule_def rule_defs[] = {
 	{ "trim", LT_RULE_SHAPE, 0, compile_flag, trim_apply, NULL },
 	{ "upper", LT_RULE_SHAPE + 1, 0, compile_flag, upper_apply, NULL },
 	{ "lower", LT_RULE_SHAPE + 2, 0, compile_flag, lower_apply, NULL },
-	{ "unaccent", LT_RULE_SHAPE + 3, 0, NULL, NULL, NULL },
+	{ "unaccent", LT_RULE_SHAPE + 3, 0, compile_flag, unaccent_apply, NULL },
 	{ "phone", LT_RULE_SHAPE + 4, 0, phone_compile, phone_apply, NULL },
 	{ "date", LT_RULE_SHAPE + 5, 1, date_compile, date_apply, date_free },
-	{ "amount_words", LT_RULE_SHAPE + 6, 0, NULL, NULL, NULL },
+	{ "amount_words", LT_RULE_SHAPE + 6, 0, amount_words_compile, amount_words_apply, NULL },
 	{ "regex", LT_RULE_SHAPE + 7, 1, regex_compile, regex_apply, regex_free },
 	{ "group", LT_RULE_SHAPE + 7, 0, regex_modifier_compile, NULL, NULL },
 	{ "matches", LT_RULE_SHAPE + 7, 0, regex_modifier_compile, NULL, NULL },

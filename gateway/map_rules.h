@@ -1,5 +1,6 @@
-/* map_rules.h: the value rules of the mapping language (type, scale, trim, upper, lower, phone,
- * date, regex, map, pattern, max_length, min, max), private to the mapping engine (gateway/map.c).
+/* map_rules.h: the value rules of the mapping language (type, scale, trim, upper, lower, unaccent,
+ * phone, date, amount_words, regex, map, pattern, max_length, min, max), private to the mapping
+ * engine (gateway/map.c).
  *
  * A rule is one table entry: a name, its place in the SPEC.md rule order, a compile function
  * run once at load time (all parsing, regcomp and lookups built there) and an apply function run

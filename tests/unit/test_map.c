@@ -545,6 +545,51 @@ static void test_phone(void **state)
 			  FIX "t.yaml:3:26: unknown phone form 'e164' (known: local, international)");
 }
 
+static void test_unaccent(void **state)
+{
+	(void)state;
+	/* NFC and NFD (u + horn + dot below) in, plain ASCII out; other types refused. */
+	assert_fields("    a: { from: a, unaccent: true }\n"
+		      "    b: { from: b, unaccent: true, upper: true }\n"
+		      "    c: { from: c, unaccent: false }\n"
+		      "    d: { from: d, unaccent: true }\n",
+		      "{\"a\":\"Hồ sơ đã có kết quả\",\"b\":\"Tru\xcc\x9b\xcc\xa3" "c Bạch\",\"c\":\"Đức\",\"d\":null}",
+		      "{\"a\":\"Ho so da co ket qua\",\"b\":\"TRUC BACH\",\"c\":\"Đức\",\"d\":null}");
+	assert_fields_fail("    a: { from: a, unaccent: true }\n", "{\"a\":12}", "mapping.unaccent", "a",
+			   "field 'a' (12) is not a string");
+}
+
+static void test_amount_words(void **state)
+{
+	(void)state;
+	assert_fields("    a: { from: a, amount_words: vi }\n"
+		      "    b: { from: b, amount_words: vi }\n"
+		      "    c: { from: c, amount_words: { lang: vi, odd: le } }\n"
+		      "    d: { from: d, type: integer, amount_words: vi }\n"
+		      "    e: { from: e, amount_words: vi }\n",
+		      "{\"a\":1320000,\"b\":0,\"c\":105,\"d\":\"2147483648\",\"e\":21}",
+		      "{\"a\":\"Một triệu ba trăm hai mươi nghìn đồng\",\"b\":\"Không đồng\","
+		      "\"c\":\"Một trăm lẻ năm đồng\",\"d\":\"Hai tỷ một trăm bốn mươi bảy triệu bốn trăm tám mươi "
+		      "ba nghìn sáu trăm bốn mươi tám đồng\",\"e\":\"Hai mươi mốt đồng\"}");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":-5}", "mapping.amount_words", "t",
+			   "field 't' (-5) is negative; amount_words writes amounts of 0 or more");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":1000000000000001}",
+			   "mapping.amount_words", "t",
+			   "field 't' (1000000000000001) is more than amount_words can write (10^15)");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":1.5}", "mapping.amount_words", "t",
+			   "field 't' (1.5) is not an integer amount");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":\"12 000\"}", "mapping.amount_words", "t",
+			   "field 't' ('12 000') is not an integer amount");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: en }\n",
+			  FIX "t.yaml:3:33: unknown amount_words language 'en' (known: vi)");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: { lang: vi, odd: nhe } }\n",
+			  FIX "t.yaml:3:50: unknown odd form 'nhe' (known: linh, le)");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: { odd: le } }\n",
+			  FIX "t.yaml:3:33: amount_words needs 'lang: vi'");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: { lang: vi, case: up } }\n",
+			  FIX "t.yaml:3:45: unknown key 'case' in amount_words (known: lang, odd)");
+}
+
 static void test_regex(void **state)
 {
 	struct lt_map *m;
@@ -642,10 +687,11 @@ static void test_compile_errors(void **state)
 	(void)state;
 	assert_load_fails("request:\n  fields:\n    a: { from: x, requird: true }\n",
 			  FIX "t.yaml:3:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
+			  "when, mask, each, fields, type, scale, trim, upper, lower, unaccent, phone, date, amount_words, regex, "
+			  "group, matches, map, "
 			  "pattern, max_length, min, max)");
-	assert_load_fails("request:\n  fields:\n    a: { from: x, unaccent: true }\n",
-			  FIX "t.yaml:3:19: rule 'unaccent' is not supported yet");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, hmac: {} }\n",
+			  FIX "t.yaml:3:19: rule 'hmac' is not supported yet");
 	assert_load_fails("request:\n  in: json\n  out: soap\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:3:8: format 'soap' is not supported yet");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
@@ -711,7 +757,8 @@ static void test_compile_reports_every_problem(void **state)
 			  "    response: { in: a.json, expect: b.json }\n",
 			  FIX "t.yaml:1:1: unknown key 'reqest' in a mapping file (known: request, response, examples)\n"
 			  FIX "t.yaml:4:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
+			  "when, mask, each, fields, type, scale, trim, upper, lower, unaccent, phone, date, amount_words, regex, "
+			  "group, matches, map, "
 			  "pattern, max_length, min, max)\n"
 			  FIX "t.yaml:5:16: invalid path '[': bad index at character 1 (write [N] or [])\n"
 			  FIX "t.yaml:8:15: example 'e' has a response, but the mapping has no response section");
@@ -910,6 +957,8 @@ int main(void)
 		cmocka_unit_test(test_min_max),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_phone),
+		cmocka_unit_test(test_unaccent),
+		cmocka_unit_test(test_amount_words),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_when),
