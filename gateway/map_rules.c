@@ -238,6 +238,20 @@ static int not_text(const struct lt_rule *r, const json_t *v, const struct lt_ru
 	return fail_value(r, v, rr, "is not a string");
 }
 
+/* The string a text-shaping rule works on: 0 with *s / *len set; 1 for null, which the shaping
+ * rules pass through untouched; or not_text's -1. */
+static int string_of(const struct lt_rule *r, const json_t *v, const struct lt_rule_run *rr, const char **s,
+		     size_t *len)
+{
+	if (json_is_null(v))
+		return 1;
+	if (!json_is_string(v))
+		return not_text(r, v, rr);
+	*s = json_string_value(v);
+	*len = json_string_length(v);
+	return 0;
+}
+
 /* ---- type ------------------------------------------------------------------------------------ */
 
 enum ltype { TY_STRING, TY_INTEGER, TY_NUMBER, TY_BOOLEAN };
@@ -385,14 +399,11 @@ static int trim_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 	const char *s;
 	size_t len, i = 0, start = 0, end = 0, k;
 	uint32_t c;
-	int seen = 0;
+	int seen = 0, rc;
 
-	if (json_is_null(*v))
-		return 0;
-	if (!json_is_string(*v))
-		return not_text(r, *v, rr);
-	s = json_string_value(*v);
-	len = json_string_length(*v);
+	rc = string_of(r, *v, rr, &s, &len);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	while (i < len) {
 		k = lt_json_utf8_next(s + i, len - i, &c);
 		if (k == 0)
@@ -499,13 +510,11 @@ static int case_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 	char *out;
 	size_t len, i = 0, o = 0, k;
 	uint32_t c;
+	int rc;
 
-	if (json_is_null(*v))
-		return 0;
-	if (!json_is_string(*v))
-		return not_text(r, *v, rr);
-	s = json_string_value(*v);
-	len = json_string_length(*v);
+	rc = string_of(r, *v, rr, &s, &len);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	/* A mapped letter never needs more bytes than 4 per character. */
 	out = lt_xmalloc(len * 4 + 1);
 	while (i < len) {
@@ -1066,13 +1075,11 @@ static int unaccent_apply(const struct lt_rule *r, json_t **v, const struct lt_r
 	const char *s;
 	size_t len;
 	char *out;
+	int rc;
 
-	if (json_is_null(*v))
-		return 0;
-	if (!json_is_string(*v))
-		return not_text(r, *v, rr);
-	s = json_string_value(*v);
-	len = json_string_length(*v);
+	rc = string_of(r, *v, rr, &s, &len);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	out = lt_xmalloc(len + 1);
 	len = lt_vn_unaccent(s, len, out);
 	replace(v, json_stringn_nocheck(out, len));
