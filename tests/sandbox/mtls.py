@@ -294,3 +294,28 @@ class RecordingSandbox(MtlsSandbox):
 
     def _answer(self, h, path, body):
         raise NotImplementedError
+
+
+def standalone_main(cls, argv=None, options=()):
+    """The command line of a sandbox module: --host --port --cert --key --client-ca --verbose,
+    plus `--NAME VALUE` for each constructor keyword in options (credentials, mostly)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=(cls.__doc__ or cls.name).strip().splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cert", required=True, help="server certificate (PEM)")
+    p.add_argument("--key", required=True, help="server key (PEM)")
+    p.add_argument("--client-ca", required=True, help="CA that client certificates must chain to")
+    p.add_argument("--verbose", action="store_true", help="print one line per request and its answer")
+    for name in options:
+        p.add_argument("--" + name.replace("_", "-"), dest=name)
+    args = p.parse_args(argv)
+
+    def say(line):
+        print(line, flush=True)
+
+    kw = {name: getattr(args, name) for name in options if getattr(args, name) is not None}
+    srv = cls(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca, host=args.host,
+              printer=say if args.verbose else None, **kw)
+    return srv.serve_until_signalled(say)
