@@ -236,6 +236,15 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+static void free_kvs(struct lt_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
 static void set_list(struct cctx *x, const struct ckey *k, const struct lt_ynode *v, char *base, const char *where)
 {
 	char ***dst = (char ***)(void *)(base + k->off);
@@ -869,12 +878,39 @@ static const struct ckey match_keys[] = {
 	KSTR("path", struct lt_route_cfg, path, REQ),
 	KEND
 };
+/* canonical.values: { name: value }: what the signer puts in the signed string but the message does
+ * not carry (MoMo's accessKey); values may be secrets. */
+static void set_canon_values(struct cctx *x, const struct lt_ynode *key, const struct lt_ynode *v, void *obj,
+			     const char *where)
+{
+	struct lt_verify_cfg *vc = obj;
+	char buf[SHOW];
+
+	(void)key;
+	if (is_empty(v))
+		return;
+	if (v->type != LT_Y_MAP) {
+		bad(x, v, "'values' in %s: expected a mapping of field names to values, got %s", where, show(v, buf));
+		return;
+	}
+	vc->values = lt_xcalloc(v->n, sizeof(*vc->values));
+	for (size_t i = 0; i < v->n; i++) {
+		struct lt_kv *kv = &vc->values[vc->n_values];
+
+		if (get_string(x, v->keys[i]->str, where, v->items[i], &kv->value, &kv->secret) < 0)
+			continue;
+		kv->name = lt_xstrdup(v->keys[i]->str);
+		vc->n_values++;
+	}
+}
+
 static const struct ckey canonical_keys[] = {
 	KENUM("form", struct lt_verify_cfg, form, canon_forms, REQ),
 	KSTR("prefix", struct lt_verify_cfg, prefix, OPT),
 	KLIST("exclude", struct lt_verify_cfg, exclude, n_exclude),
 	KLIST("fields", struct lt_verify_cfg, fields, n_fields),
 	KSTR("separator", struct lt_verify_cfg, separator, OPT),
+	KFN("values", set_canon_values, OPT),
 	KEND
 };
 static const struct ckey verify_keys[] = {
@@ -1591,11 +1627,7 @@ static void upstream_free(struct lt_upstream_cfg *u)
 	free(u->cert);
 	free(u->key);
 	free(u->pin);
-	for (size_t i = 0; i < u->n_headers; i++) {
-		free(u->headers[i].name);
-		free(u->headers[i].value);
-	}
-	free(u->headers);
+	free_kvs(u->headers, u->n_headers);
 	free(u->retry_status);
 	auth_free(&u->auth);
 }
@@ -1619,6 +1651,7 @@ static void route_free(struct lt_route_cfg *r)
 	free_strv(r->verify.exclude, r->verify.n_exclude);
 	free_strv(r->verify.fields, r->verify.n_fields);
 	free(r->verify.separator);
+	free_kvs(r->verify.values, r->verify.n_values);
 	free(r->idempotency_key);
 	for (size_t j = 0; j < ACKS; j++) {
 		free(route_ack(r, j)->body);

@@ -121,6 +121,8 @@ struct lt_verify_cfg {
 	char **exclude; size_t n_exclude;
 	char **fields; size_t n_fields;   /* join / pairs */
 	char *separator;            /* join: default "|" */
+	struct lt_kv *values; size_t n_values;  /* canonical values the signer knows and the message does
+						 * not carry (MoMo's accessKey); they win over the message */
 };
 
 struct lt_ack {

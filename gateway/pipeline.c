@@ -487,10 +487,17 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 	if (rs != NULL) {
 		struct lt_map_vars vars = { txn_var, t };
 		const char *body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "";
+		size_t body_len = t->bytes_in;
 		json_t *doc = NULL;
 		int rc;
 
-		if (lt_map_decode(rs, body, t->bytes_in, &doc, &err) < 0)
+		if (lt_map_in(rs) == LT_FMT_QUERY) {
+			/* `in: query` reads the caller's URL, not its body (VNPAY's IPN is a GET). */
+			body = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+			body = body ? body : "";
+			body_len = strlen(body);
+		}
+		if (lt_map_decode(rs, body, body_len, &doc, &err) < 0)
 			goto fail;
 		rc = lt_map_apply(rs, doc, &vars, &t->doc, &err);
 		json_decref(doc);

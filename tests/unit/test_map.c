@@ -692,8 +692,6 @@ static void test_compile_errors(void **state)
 			  "pattern, max_length, min, max)");
 	assert_load_fails("request:\n  fields:\n    a: { from: x, hmac: {} }\n",
 			  FIX "t.yaml:3:19: rule 'hmac' is not supported yet");
-	assert_load_fails("request:\n  in: json\n  out: form\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:3:8: format 'form' is not supported yet");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:2:7: unknown format 'yaml' (known: json, xml, soap, form, query)");
 	assert_load_fails("request:\n  root: t:Import\n  fields:\n    a: { from: x }\n",
