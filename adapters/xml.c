@@ -567,6 +567,10 @@ static int add_element(struct enc *x, xmlNodePtr parent, const char *key, json_t
 		return -1;
 	/* No content here: xmlNewChild would read it as markup. Text goes in as a text node. */
 	el = xmlNewChild(parent, ns, (const xmlChar *)local, NULL);
+	/* xmlNewChild gives a NULL-namespace child its parent's namespace; an unprefixed name means
+	 * no namespace (Viettel's wsCpMt takes unqualified children inside impl:wsCpMt). */
+	if (ns == NULL)
+		xmlSetNs(el, NULL);
 	return fill(x, el, v);
 }
 

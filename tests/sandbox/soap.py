@@ -1,9 +1,12 @@
-"""soap.py: SOAP 1.1 envelopes for the sandboxes of SOAP partners (VNPT PublishService, Viettel
-bulkapi): reading a request's Body with the standard library's parser, and writing an answer or
-a Fault the way an ASMX / JAX-WS service does. Python 3.11 standard library only."""
+"""soap.py: SOAP 1.1 for the sandboxes of SOAP partners (VNPT PublishService, Viettel bulkapi):
+reading a request's Body with the standard library's parser, writing an answer or a Fault the way
+an ASMX / JAX-WS service does, and SoapSandbox, the partner that serves one operation at one
+path. Python 3.11 standard library only."""
 
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
+
+from mtls import RecordingSandbox
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 CT_SOAP11 = "text/xml; charset=utf-8"
@@ -55,3 +58,37 @@ def fault(f, prefix="soap"):
     """(500, content type, bytes) for a Fault."""
     return 500, CT_SOAP11, envelope(f"<{prefix}:Fault><faultcode>{escape(f.code)}</faultcode>"
                                     f"<faultstring>{escape(f.text)}</faultstring></{prefix}:Fault>", prefix)
+
+
+class SoapSandbox(RecordingSandbox):
+    """A SOAP 1.1 partner serving one operation (`operation`, "{ns}Local") at `base`. Subclasses
+    write _operation(handler, op_element) -> (status, content type, bytes), and may override
+    _check_headers(handler) to raise a Fault. `fault` (a Fault, set by tests) answers every call
+    with that fault; fault codes are written with `prefix`, the envelope prefix the service uses."""
+
+    operation = None
+    prefix = "soap"
+
+    def _reset_locked(self):
+        super()._reset_locked()
+        self.fault = None
+
+    def _check_headers(self, h):
+        pass
+
+    def _answer(self, h, path, body):
+        if path != self.base or h.command != "POST":
+            return 404, "text/plain; charset=utf-8", b"not found\n"
+        try:
+            if self.fault is not None:
+                raise self.fault
+            self._check_headers(h)
+            op = body_operation(body)
+            if op.tag != self.operation:
+                raise Fault("soap:Client", f"Cannot find dispatch method for {op.tag}")
+        except Fault as f:
+            return fault(Fault(f.code.replace("soap:", self.prefix + ":"), f.text), self.prefix)
+        return self._operation(h, op)
+
+    def _operation(self, h, op):
+        raise NotImplementedError

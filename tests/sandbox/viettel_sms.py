@@ -21,8 +21,8 @@ import re
 import sys
 from xml.sax.saxutils import escape
 
-from mtls import RecordingSandbox, standalone_main
-from soap import CT_SOAP11, Fault, body_operation, child_text, envelope, fault
+from mtls import standalone_main
+from soap import CT_SOAP11, SoapSandbox, child_text, envelope
 
 NS = "http://impl.bulkSms.ws/"
 PATH = "/bulkapi"
@@ -35,11 +35,13 @@ def _result(result, message):
                                     f'</message><result>{result}</result></return></ns2:wsCpMtResponse>', "S")
 
 
-class ViettelSmsSandbox(RecordingSandbox):
+class ViettelSmsSandbox(SoapSandbox):
     """Simulated Viettel SMS brandname bulkapi (wsCpMt)."""
 
     name = "viettel-sms"
     base = PATH
+    operation = f"{{{NS}}}wsCpMt"
+    prefix = "S"
 
     def __init__(self, user="smsbrand_hanoi", password="sandbox-password", cpcode="HANOI_CP",
                  brandname="UBND HA NOI", templates=DEFAULT_TEMPLATES, **kw):
@@ -51,15 +53,7 @@ class ViettelSmsSandbox(RecordingSandbox):
         super()._reset_locked()
         self.sent = []                  # the accepted messages: {"to", "content", "request_id"}
 
-    def _answer(self, h, path, body):
-        if path != PATH or h.command != "POST":
-            return 404, "text/plain; charset=utf-8", b"not found\n"
-        try:
-            op = body_operation(body)
-            if op.tag != f"{{{NS}}}wsCpMt":
-                raise Fault("S:Client", f"Cannot find dispatch method for {op.tag}")
-        except Fault as f:
-            return fault(Fault(f.code.replace("soap:", "S:"), f.text), "S")
+    def _operation(self, h, op):
         a = {k: child_text(op, k) for k in ("User", "Password", "CPCode", "RequestID", "UserID", "ReceiverID",
                                             "ServiceID", "CommandCode", "Content", "ContentType")}
         if (a["User"], a["Password"], a["CPCode"]) != (self.user, self.password, self.cpcode):

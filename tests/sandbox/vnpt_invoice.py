@@ -13,7 +13,8 @@ SOAPAction). xmlInvData may be TT78 (DSHDon/HDon/key) or legacy/e-receipt (Invoi
 
     srv = VnptInvoiceSandbox(port=0, cert=..., key=..., client_ca=..., account=..., acpass=...,
                              username=..., password=...)
-    srv.start(); srv.url; srv.received; srv.published; srv.numbers_left = 0; srv.stop()
+    srv.start(); srv.url; srv.received; srv.published; srv.numbers_left = 0;
+    srv.fault = soap.Fault("soap:Server", "..."); srv.stop()
 
 Standalone: /usr/bin/python3 tests/sandbox/vnpt_invoice.py --port 9444 --cert C --key K \
     --client-ca CA [--account A --acpass P --username U --password W] [--verbose]
@@ -23,19 +24,20 @@ import sys
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from mtls import RecordingSandbox, standalone_main
-from soap import CT_SOAP11, Fault, body_operation, child_text, envelope, fault
+from mtls import standalone_main
+from soap import CT_SOAP11, Fault, SoapSandbox, child_text, envelope
 
 TEMPURI = "http://tempuri.org/"
 ACTION = TEMPURI + "ImportAndPublishInv"
 PATH = "/PublishService.asmx"
 
 
-class VnptInvoiceSandbox(RecordingSandbox):
+class VnptInvoiceSandbox(SoapSandbox):
     """Simulated VNPT Invoice PublishService (ImportAndPublishInv)."""
 
     name = "vnpt-invoice"
     base = PATH
+    operation = f"{{{TEMPURI}}}ImportAndPublishInv"
 
     def __init__(self, account="hanoiadmin", acpass="sandbox-acpass", username="hanoiservice",
                  password="sandbox-password", **kw):
@@ -49,18 +51,12 @@ class VnptInvoiceSandbox(RecordingSandbox):
         self.numbers_left = 1000        # ERR:6 once it reaches 0
         self._next_number = 15
 
-    def _answer(self, h, path, body):
-        if path != PATH or h.command != "POST":
-            return 404, "text/plain; charset=utf-8", b"not found\n"
-        try:
-            if h.headers.get("SOAPAction", "").strip('"') != ACTION:
-                raise Fault("soap:Client", "Server did not recognize the value of HTTP Header SOAPAction: "
-                            + h.headers.get("SOAPAction", ""))
-            op = body_operation(body)
-            if op.tag != f"{{{TEMPURI}}}ImportAndPublishInv":
-                raise Fault("soap:Client", f"Unknown operation {op.tag}")
-        except Fault as f:
-            return fault(f)
+    def _check_headers(self, h):
+        if h.headers.get("SOAPAction", "").strip('"') != ACTION:
+            raise Fault("soap:Client", "Server did not recognize the value of HTTP Header SOAPAction: "
+                        + h.headers.get("SOAPAction", ""))
+
+    def _operation(self, h, op):
         result = self._publish({name: child_text(op, name, TEMPURI) for name in
                                 ("Account", "ACpass", "xmlInvData", "username", "password", "pattern",
                                  "serial", "convert")})
