@@ -10,13 +10,20 @@ ROUTE = "/v1/sms/vnpt"
 partner, gw = family_fixtures("vnpt-sms")
 
 
+def golden(name, srv):
+    """An example's expected RQST with the sandbox's credentials where the example writes ***."""
+    doc = example_json("vnpt-sms", name)
+    doc["RQST"].update(APIUSER=srv.apiuser, APIPASS=srv.apipass, USERNAME=srv.username)
+    return compact(doc)
+
+
 def test_message_sent_with_exact_envelope(gw, partner):
     r = gw.post(ROUTE, example_json("vnpt-sms", "result-notice.json"))
     assert r.status == 200, r.text()
     assert r.json() == {"ok": True, "error": None, "message": "success"}
     (call,) = partner.received
     assert call["peer_cn"] == GATEWAY_CN and call["path"] == "/smsmarketing/api"
-    assert call["raw"] == compact(example_json("vnpt-sms", "result-notice.vnpt.json"))
+    assert call["raw"] == golden("result-notice.vnpt.json", partner)
     assert partner.sent[0]["MOBILELIST"] == "84912345678"
 
 
@@ -25,7 +32,7 @@ def test_scheduled_unicode_message(gw, partner):
     assert r.status == 200, r.text()
     assert r.json()["ok"] is True
     (call,) = partner.received
-    assert call["raw"] == compact(example_json("vnpt-sms", "scheduled.vnpt.json"))
+    assert call["raw"] == golden("scheduled.vnpt.json", partner)
     assert partner.sent[0]["SCHEDULETIME"] == "16-01-2025 08:30"
 
 
