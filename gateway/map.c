@@ -91,6 +91,7 @@ struct field {
 	struct field *fields;
 	size_t nfields;
 	struct lt_map_section *render;   /* render: a nested document written as text */
+	const struct lt_rule *sign;      /* hmac: made from the finished object (a step of steps) */
 };
 
 struct lt_map_section {
@@ -673,6 +674,19 @@ static int fields_compile(struct cc *c, struct lt_map_section *s, const struct l
 			  struct field **out, size_t *nout);
 static struct lt_map_section *render_compile(struct cc *c, const struct lt_map_section *outer, const struct lt_ynode *n);
 
+/* Whether field n names a rule that makes the value itself (hmac), compiled or not: such a
+ * field needs no take, and a broken hmac is one error, not two. */
+static int sign_written(const struct lt_ynode *n)
+{
+	for (size_t i = 0; i < n->n; i++) {
+		const struct lt_rule_def *def = lt_rule_find(n->keys[i]->str);
+
+		if (def != NULL && def->sign != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 static int field_compile(struct cc *c, struct lt_map_section *s, const struct lt_ynode *key,
 			 const struct lt_ynode *n, const char *prefix, struct field *f)
 {
@@ -736,6 +750,17 @@ static int field_compile(struct cc *c, struct lt_map_section *s, const struct lt
 			rule_add(c, k, v, n, f);
 		}
 	}
+	for (size_t i = 0; i < f->nsteps; i++)
+		if (f->steps[i].def->sign != NULL)
+			f->sign = &f->steps[i];
+	if (f->sign != NULL) {
+		if (f->take != TAKE_NONE || f->dflt != NULL || f->render != NULL || list)
+			bad(c, key, "field '%s' has '%s', which makes its value itself: it takes no from, value, var, "
+			    "template, default or render", key->str, f->sign->def->name);
+		/* A signature is a credential of the message: never shown. */
+		f->masked = 1;
+		set_src(f, lt_xasprintf("%s", f->sign->def->name));
+	}
 	if (f->src == NULL)
 		f->src = lt_xstrdup(f->take == TAKE_VALUE ? "value" : f->render != NULL ? "render" : "default");
 	if (f->render != NULL) {
@@ -764,10 +789,14 @@ static int field_compile(struct cc *c, struct lt_map_section *s, const struct lt
 			bad(c, key, "field '%s' has 'fields' but no 'each'", key->str);
 		if (list)
 			bad(c, key, "field '%s' is a list: it needs 'each' and 'fields'", key->str);
-		if (f->take == TAKE_NONE && f->dflt == NULL && f->render == NULL)
+		if (f->take == TAKE_NONE && f->dflt == NULL && f->render == NULL && !sign_written(n))
 			bad(c, key, "field '%s' needs one of from, value, var, template, render or default", key->str);
 	}
 	steps_order(f);
+	/* steps_order moved the steps: find the signing one again. */
+	for (size_t i = 0; f->sign != NULL && i < f->nsteps; i++)
+		if (f->steps[i].def->sign != NULL)
+			f->sign = &f->steps[i];
 	if (f->dflt != NULL)
 		default_check(c, dflt, f);
 	if (f->masked)
@@ -1455,6 +1484,32 @@ static int apply_render(struct run *r, const struct scope *sc, const struct fiel
 	return 0;
 }
 
+/* Runs the field's rules on v (a reference it takes) and writes the result into out. */
+static int apply_steps(struct run *r, const struct scope *sc, const struct field *f, struct lt_rule_run *rr,
+		       json_t *v, json_t *out)
+{
+	for (size_t i = 0; i < f->nsteps; i++) {
+		int rc;
+
+		if (f->steps[i].def->sign != NULL)
+			continue;
+		rc = f->steps[i].def->apply(&f->steps[i], &v, rr);
+		if (rc < 0) {
+			json_decref(v);
+			return field_failed(r, sc, f);
+		}
+		if (rc == 1) {
+			json_decref(v);
+			if (f->dflt == NULL)
+				return 0;
+			v = json_incref(f->dflt);
+			break;
+		}
+	}
+	out_set(out, f, v);
+	return 0;
+}
+
 static int apply_field(struct run *r, const struct scope *sc, const struct field *f, json_t *out)
 {
 	struct lt_rule_run rr = { r->s->map->file, f->src, f->masked, f->dflt != NULL, r->e };
@@ -1467,6 +1522,10 @@ static int apply_field(struct run *r, const struct scope *sc, const struct field
 		return apply_each(r, sc, f, out);
 	if (f->render != NULL)
 		return apply_render(r, sc, f, out);
+	if (f->sign != NULL) {
+		out_set(out, f, json_null());
+		return 0;
+	}
 	switch (f->take) {
 	case TAKE_FROM:
 		v = path_get(&f->from, r->root, sc->item);
@@ -1501,29 +1560,32 @@ static int apply_field(struct run *r, const struct scope *sc, const struct field
 		if (v == NULL)
 			return 0;
 	}
-	for (size_t i = 0; i < f->nsteps; i++) {
-		int rc = f->steps[i].def->apply(&f->steps[i], &v, &rr);
+	return apply_steps(r, sc, f, &rr, v, out);
+}
 
-		if (rc < 0) {
-			json_decref(v);
-			return field_failed(r, sc, f);
-		}
-		if (rc == 1) {
-			json_decref(v);
-			if (f->dflt == NULL)
-				return 0;
-			v = json_incref(f->dflt);
-			break;
-		}
-	}
-	out_set(out, f, v);
-	return 0;
+/* A signed field (hmac) is made last, from its finished object: its place is kept with a null in
+ * the first pass (output order is the order written), and filled here. */
+static int apply_sign(struct run *r, const struct scope *sc, const struct field *f, json_t *out)
+{
+	struct lt_rule_run rr = { r->s->map->file, f->src, f->masked, 0, r->e };
+	json_t *obj = out, *v = NULL;
+
+	for (size_t i = 0; obj != NULL && i + 1 < f->nout; i++)
+		obj = json_object_get(obj, f->out[i]);
+	if (obj == NULL || json_object_get(obj, f->out[f->nout - 1]) == NULL)
+		return 0;   /* its `when` did not hold */
+	if (f->sign->def->sign(f->sign, obj, f->out[f->nout - 1], &v, &rr) < 0)
+		return field_failed(r, sc, f);
+	return apply_steps(r, sc, f, &rr, v, out);
 }
 
 static int apply_fields(struct run *r, const struct scope *sc, const struct field *f, size_t n, json_t *out)
 {
 	for (size_t i = 0; i < n; i++)
 		if (apply_field(r, sc, &f[i], out) < 0)
+			return -1;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].sign != NULL && apply_sign(r, sc, &f[i], out) < 0)
 			return -1;
 	return 0;
 }

@@ -590,6 +590,63 @@ static void test_amount_words(void **state)
 			  FIX "t.yaml:3:45: unknown key 'case' in amount_words (known: lang, odd)");
 }
 
+static void test_hmac(void **state)
+{
+	struct lt_map *m;
+	const char *const *paths;
+
+	(void)state;
+	/* join: the signature goes where it is written, computed after the fields it signs. */
+	assert_fields("    sig: { hmac: { algorithm: sha256, key: k3y, canonical: { form: join, fields: [code, amount] } } }\n"
+		      "    code: { from: code }\n"
+		      "    amount: { from: amount, type: integer }\n",
+		      "{\"code\":\"A1\",\"amount\":\"100000\"}",
+		      "{\"sig\":\"2565ce30bfc017a6185d10e2ade7727359acdd3c284b0de2b456642a8617b1cd\",\"code\":\"A1\","
+		      "\"amount\":100000}");
+	/* sorted-query (VNPAY): prefixed fields only, by name, form-encoded; the signature excluded. */
+	assert_fields("    vnp_TxnRef: { from: ref }\n"
+		      "    vnp_OrderInfo: { from: info, unaccent: true }\n"
+		      "    vnp_Amount: { from: amount, scale: 100 }\n"
+		      "    other: { value: x }\n"
+		      "    vnp_SecureHash: { hmac: { algorithm: sha512, key: k3y, canonical: { form: sorted-query, prefix: vnp_ } } }\n",
+		      "{\"ref\":\"A1\",\"info\":\"Thanh toán lệ phí\",\"amount\":1000}",
+		      "{\"vnp_TxnRef\":\"A1\",\"vnp_OrderInfo\":\"Thanh toan le phi\",\"vnp_Amount\":100000,\"other\":\"x\","
+		      "\"vnp_SecureHash\":\"a9ef1aaf0f0498445f1e496183b28476438c99408c761ea7acc0a4c965c41479cc44f678eb2b2a3a7233"
+		      "d626e5403bcd0d5a82dcc2b191cc8da9b06c2af27a43\"}");
+	/* pairs, per item, with the key from the environment; the field is masked. */
+	assert_int_equal(setenv("LT_TEST_HMAC_KEY", "env-key", 1), 0);
+	m = load("request:\n  fields:\n    items[]:\n      each: items\n      fields:\n"
+		 "        amount: { from: a }\n        orderId: { from: o }\n"
+		 "        signature: { hmac: { algorithm: sha256, key: \"${env:LT_TEST_HMAC_KEY}\", "
+		 "canonical: { form: pairs, fields: [amount, orderId] } } }\n");
+	unsetenv("LT_TEST_HMAC_KEY");
+	assert_maps(m, "{\"items\":[{\"a\":5,\"o\":\"X\"},{\"a\":7,\"o\":\"Y\"}]}",
+		    "{\"items\":[{\"amount\":5,\"orderId\":\"X\",\"signature\":"
+		    "\"163c33e82f871ab915e79b85cce711925be7f51dacd1c936cff4ff1eb6bb10eb\"},"
+		    "{\"amount\":7,\"orderId\":\"Y\",\"signature\":"
+		    "\"5d493a001b2cddc7f874bf462c39027b9a5fd538df8d0cf7d7976c4e2f8d6523\"}]}");
+	assert_int_equal(lt_map_masked(lt_map_request(m), &paths), 1);
+	assert_string_equal(paths[0], "items[].signature");
+	lt_map_free(m);
+	/* A field it must sign is missing: 422, nothing half-signed. */
+	assert_fields_fail("    code: { from: code }\n"
+			   "    sig: { hmac: { algorithm: sha1, key: k, canonical: { form: join, fields: [code, amount] } } }\n",
+			   "{\"code\":\"A1\"}", "mapping.hmac", "sig", "cannot sign: signed field 'amount' is missing");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha3, key: k, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:29: unknown algorithm 'sha3' (known: md5, sha1, sha256, sha512)");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, key: k, canonical: { form: join } } }\n",
+			  FIX "t.yaml:3:54: canonical form join needs 'fields'");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, key: k, canonical: { form: csv, fields: [a] } } }\n",
+			  FIX "t.yaml:3:62: unknown canonical form 'csv' (known: sorted-query, join, pairs)");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:16: hmac needs 'algorithm', 'key' and 'canonical'");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, key: k, salt: x, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:43: unknown key 'salt' in hmac (known: algorithm, key, canonical)");
+	assert_load_fails("request:\n  fields:\n    s: { from: x, hmac: { algorithm: sha1, key: k, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:5: field 's' has 'hmac', which makes its value itself: it takes no from, value, var, "
+			  "template, default or render");
+}
+
 static void test_regex(void **state)
 {
 	struct lt_map *m;
@@ -689,9 +746,7 @@ static void test_compile_errors(void **state)
 			  FIX "t.yaml:3:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
 			  "when, mask, each, fields, render, type, scale, trim, upper, lower, unaccent, phone, date, amount_words, "
 			  "regex, group, matches, map, "
-			  "pattern, max_length, min, max)");
-	assert_load_fails("request:\n  fields:\n    a: { from: x, hmac: {} }\n",
-			  FIX "t.yaml:3:19: rule 'hmac' is not supported yet");
+			  "pattern, max_length, min, max, hmac)");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:2:7: unknown format 'yaml' (known: json, xml, soap, form, query)");
 	assert_load_fails("request:\n  root: t:Import\n  fields:\n    a: { from: x }\n",
@@ -757,7 +812,7 @@ static void test_compile_reports_every_problem(void **state)
 			  FIX "t.yaml:4:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
 			  "when, mask, each, fields, render, type, scale, trim, upper, lower, unaccent, phone, date, amount_words, "
 			  "regex, group, matches, map, "
-			  "pattern, max_length, min, max)\n"
+			  "pattern, max_length, min, max, hmac)\n"
 			  FIX "t.yaml:5:16: invalid path '[': bad index at character 1 (write [N] or [])\n"
 			  FIX "t.yaml:8:15: example 'e' has a response, but the mapping has no response section");
 }
@@ -993,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_phone),
 		cmocka_unit_test(test_unaccent),
 		cmocka_unit_test(test_amount_words),
+		cmocka_unit_test(test_hmac),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_when),
