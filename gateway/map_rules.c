@@ -1549,16 +1549,22 @@ static void hmac_free(void *arg)
 	free(ha);
 }
 
-/* Only the keys in known ("a, b, c") may appear in map n. */
-static int keys_known(const struct lt_ynode *n, const char *what, const char *known, struct lt_err *e)
+/* Only the keys named in known (NULL-terminated) may appear in map n. */
+static int keys_known(const struct lt_ynode *n, const char *what, const char *const *known, struct lt_err *e)
 {
-	for (size_t k = 0; k < n->n; k++) {
-		const char *key = n->keys[k]->str, *p = strstr(known, key);
-		size_t l = strlen(key);
+	char list[160] = "";
 
-		if (p == NULL || (p != known && p[-2] != ',') || (p[l] != '\0' && p[l] != ','))
-			return lt_ynode_err(n->keys[k], e, "mapping.hmac", "unknown key '%s' in %s (known: %s)", key,
-					    what, known);
+	for (size_t k = 0; k < n->n; k++) {
+		size_t i = 0;
+
+		while (known[i] != NULL && strcmp(known[i], n->keys[k]->str) != 0)
+			i++;
+		if (known[i] != NULL)
+			continue;
+		for (i = 0; known[i] != NULL; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", known[i]);
+		return lt_ynode_err(n->keys[k], e, "mapping.hmac", "unknown key '%s' in %s (known: %s)", n->keys[k]->str,
+				    what, list);
 	}
 	return 0;
 }
@@ -1581,12 +1587,13 @@ static int str_list(const struct lt_ynode *n, char ***out, size_t *nout, struct 
 static int canonical_compile(const struct lt_ynode *n, struct lt_verify_cfg *vc, struct lt_err *e)
 {
 	static const char *const forms[] = { "sorted-query", "join", "pairs" };
+	static const char *const keys[] = { "form", "fields", "separator", "prefix", "exclude", NULL };
 	const struct lt_ynode *v;
 	const char *s;
 
 	if (n->type != LT_Y_MAP)
 		return lt_ynode_err(n, e, "mapping.hmac", "canonical needs a mapping: { form: join, fields: [...] }");
-	if (keys_known(n, "canonical", "form, fields, separator, prefix, exclude", e) < 0)
+	if (keys_known(n, "canonical", keys, e) < 0)
 		return -1;
 	if ((v = lt_ymap_get(n, "form")) == NULL)
 		return lt_ynode_err(n, e, "mapping.hmac", "canonical needs 'form' (sorted-query, join or pairs)");
@@ -1616,6 +1623,7 @@ static int canonical_compile(const struct lt_ynode *n, struct lt_verify_cfg *vc,
 
 static int hmac_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
 {
+	static const char *const keys[] = { "algorithm", "key", "canonical", NULL };
 	const struct lt_ynode *alg, *key, *canon;
 	struct hmac_arg *ha;
 	const char *s;
@@ -1625,7 +1633,7 @@ static int hmac_compile(const struct lt_ynode *n, const struct lt_ynode *field, 
 	if (n->type != LT_Y_MAP)
 		return lt_ynode_err(n, e, "mapping.hmac", "hmac needs a mapping: { algorithm: sha256, key: \"${env:NAME}\", "
 				    "canonical: {...} }");
-	if (keys_known(n, "hmac", "algorithm, key, canonical", e) < 0)
+	if (keys_known(n, "hmac", keys, e) < 0)
 		return -1;
 	alg = lt_ymap_get(n, "algorithm");
 	key = lt_ymap_get(n, "key");
