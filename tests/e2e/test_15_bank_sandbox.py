@@ -10,7 +10,10 @@ import urllib.parse
 import pytest
 
 from bank import Bank, Keypay, Momo, Vnpay, join, pairs, php_urlencode, sorted_query
-from dvcqg import DvcqgSandbox, peer_cn
+try:        # the mTLS listener machinery, where it lives once factored out of dvcqg.py
+    from mtls import MtlsSandbox as Listener, peer_cn
+except ImportError:
+    from dvcqg import DvcqgSandbox as Listener, peer_cn
 
 # FORMATS.md §3.1, §3.2, §2.9 (the invented and the published sandbox keys).
 VNPAY_SECRET = "TESTSECRETKEY1234567890ABCDEFGHI"
@@ -99,9 +102,9 @@ def test_canonical_helpers():
 
 # ---- sending -------------------------------------------------------------------------------------
 
-class Merchant(DvcqgSandbox):
-    """A scripted callback receiver over mTLS (the DVCQG sandbox's listener, threads and
-    connection tracking): answers the scripted (status, body) in turn, then the last one again,
+class Merchant(Listener):
+    """A scripted callback receiver over mTLS (the sandboxes' listener, threads and connection
+    tracking): answers the scripted (status, body) in turn, then the last one again,
     and records what it received."""
 
     def __init__(self, pki, answers):
