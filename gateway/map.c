@@ -1566,9 +1566,8 @@ int lt_map_decode(const struct lt_map_section *s, const char *buf, size_t len, j
 		o.soap = s->in == LT_FMT_SOAP;
 		return lt_xml_decode(buf, len, &o, out, e);
 	}
-	if (s->in == LT_FMT_FORM || s->in == LT_FMT_QUERY)
-		return lt_form_decode(buf, len, out, e);
-	return lt_err_set(e, 500, "mapping.format", "format '%s' is not supported yet", fmt_names[s->in]);
+	/* form or query: every format has a decoder. */
+	return lt_form_decode(buf, len, out, e);
 }
 
 int lt_map_encode(const struct lt_map_section *s, json_t *doc, char **out, size_t *len, struct lt_err *e)

@@ -249,6 +249,25 @@ static void rsa_needs_an_rsa_key(void **state)
 	unlink(path);
 }
 
+/* canonical.values must be a mapping; each problem is named where it is written. */
+static void values_must_be_a_mapping(void **state)
+{
+	struct lt_diags d = { 0 };
+	struct lt_config *c = NULL;
+	const char yaml[] =
+		"listeners:\n  l: { listen: \"127.0.0.1:1\" }\nupstreams:\n  u: { url: http://x }\n"
+		"routes:\n  r:\n    listener: l\n    match: { method: POST, path: /r }\n    upstream: u\n    mode: queue\n"
+		"    verify: { type: hmac, algorithm: sha256, key: k, signature: s,\n"
+		"              canonical: { form: pairs, fields: [a], values: [a, b] } }\n";
+
+	(void)state;
+	assert_int_equal(lt_config_parse("t.yaml", yaml, strlen(yaml), &c, &d), -1);
+	assert_int_equal(d.nerrors, 1);
+	assert_string_equal(d.v[0].text, "t.yaml:12:62: 'values' in route 'r' verify canonical: expected a mapping "
+			    "of field names to values, got a list");
+	lt_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +277,7 @@ int main(void)
 		cmocka_unit_test(keypay_confirm),
 		cmocka_unit_test(rsa_bank),
 		cmocka_unit_test(rsa_needs_an_rsa_key),
+		cmocka_unit_test(values_must_be_a_mapping),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
