@@ -39,6 +39,14 @@ static xmlParserInputPtr deny_loader(const char *url, const char *id, xmlParserC
 	return NULL;
 }
 
+/* libxml2 prints some errors (a failed encoding conversion) through its generic handler even
+ * with XML_PARSE_NOERROR; the parse fails all the same, and we report it ourselves. */
+static void silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void init(void)
@@ -111,6 +119,7 @@ static int parse(const char *buf, size_t len, xmlDocPtr *doc, struct lt_err *e)
 	int rc = 0;
 
 	pthread_once(&init_once, init);
+	xmlSetGenericErrorFunc(NULL, silent);   /* per thread in libxml2: set on every call */
 	*doc = NULL;
 	if (len > LT_XML_MAX_BYTES) {
 		snprintf(reason, sizeof(reason), "the document is %zu bytes, more than the limit of %u", len,
@@ -138,7 +147,9 @@ static int parse(const char *buf, size_t len, xmlDocPtr *doc, struct lt_err *e)
 	*doc = xmlCtxtReadMemory(c, buf, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (g.why != NULL) {
 		rc = invalid(e, g.line, g.col, g.why);
-	} else if (*doc == NULL || !c->wellFormed || xmlDocGetRootElement(*doc) == NULL) {
+	} else if (*doc == NULL || !c->wellFormed || !c->nsWellFormed || xmlDocGetRootElement(*doc) == NULL) {
+		/* nsWellFormed: libxml2 only warns about an undeclared prefix, whose element would then
+		 * be named "x:a" in no namespace. */
 		const xmlError *x = xmlCtxtGetLastError(c);
 		size_t n;
 
@@ -701,6 +712,7 @@ int lt_xml_encode(json_t *doc, const struct lt_xml_opts *o, char **out, size_t *
 	int rc;
 
 	pthread_once(&init_once, init);
+	xmlSetGenericErrorFunc(NULL, silent);
 	if (!json_is_object(doc))
 		return lt_err_set(e, 500, "xml.encode", "an XML document is written from an object");
 	x.doc = xmlNewDoc((const xmlChar *)"1.0");

@@ -192,7 +192,8 @@ def mapping_file(route):
 
 
 def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None,
-                   max_body="64KiB", workers=1, total_timeout="3s", extra_routes=None):
+                   max_body="64KiB", workers=1, total_timeout="3s", extra_routes=None,
+                   header_timeout="10s"):
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
     the log are those of one process unless a test asks otherwise. extra_routes: more routes on
     the public listener to upstream dvcqg, {name: {"path": P, "mapping": FILE, ...}}."""
@@ -218,7 +219,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
             "workers": workers,
             "store": str(Path(workdir) / "lienthong.db"),
             "log": {"level": "info", "format": "json"},
-            "limits": {"max_body": max_body, "max_headers": "16KiB", "header_timeout": "2s",
+            "limits": {"max_body": max_body, "max_headers": "16KiB", "header_timeout": header_timeout,
                        "body_timeout": "5s"},
         },
         "listeners": {
@@ -544,7 +545,7 @@ class Launcher:
 
     def start(self, sandbox=None, upstream_url=None, **options):
         """A running gateway whose upstream dvcqg is the sandbox (or upstream_url). options go
-        to gateway_config (pin, max_body, workers, total_timeout, extra_routes)."""
+        to gateway_config (pin, max_body, workers, total_timeout, extra_routes, header_timeout)."""
         if upstream_url is None:
             upstream_url = sandbox.url
         for attempt in range(1, 4):

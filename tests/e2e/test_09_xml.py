@@ -184,8 +184,9 @@ def test_soap_request_and_answer(xgw, upstream):
         '</t:ImportAndPublishInv></soap:Body></soap:Envelope>')
 
 
-def test_soap_fault_is_502(xgw, upstream):
-    upstream.answer = (500, "text/xml; charset=utf-8",
+@pytest.mark.parametrize("status", [500, 200])
+def test_soap_fault_is_502(xgw, upstream, status):
+    upstream.answer = (status, "text/xml; charset=utf-8",
                        ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="' + SOAP11 + '">'
                         '<soap:Body><soap:Fault><faultcode>soap:Client</faultcode>'
                         '<faultstring>Tài khoản không hợp lệ</faultstring></soap:Fault></soap:Body>'
