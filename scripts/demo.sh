@@ -90,7 +90,7 @@ done
 bold "5. a payment callback: VNPAY's IPN (GET, HMAC-SHA512), as the bank would send it"
 # A new order reference per run: the store keeps the last run's, which would (rightly) be a duplicate.
 IPN=$(PYTHONPATH=tests/e2e:tests/sandbox $PY -c 'import sys; from queue_setup import vnpay_query; print(vnpay_query(sys.argv[1]))' "HS$(date +%s)")
-BANK=(curl -sS --cacert $CERTS/ca.crt --cert $CERTS/other-client.crt --key $CERTS/other-client.key)
+BANK=(curl -sS --cacert $CERTS/ca.crt --cert $CERTS/bank.crt --key $CERTS/bank.key)
 echo "bank → gateway: GET /callbacks/vnpay/ipn?${IPN:0:90}..."
 out=$("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")
 echo "gateway → bank (after the notification is on disk): $out"
