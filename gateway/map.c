@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "adapters/form.h"
 #include "adapters/json.h"
 #include "adapters/xml.h"
 #include "gateway/map.h"
@@ -825,9 +826,6 @@ static int fmt_compile(struct cc *c, const struct lt_ynode *n, enum lt_fmt *fmt)
 		if (strcmp(s, fmt_names[i]) != 0)
 			continue;
 		*fmt = (enum lt_fmt)i;
-		/* A format without its codec must not load and do nothing. */
-		if (*fmt == LT_FMT_FORM || *fmt == LT_FMT_QUERY)
-			return bad(c, n, "format '%s' is not supported yet", s);
 		return 0;
 	}
 	return bad(c, n, "unknown format '%s' (known: json, xml, soap, form, query)", s);
@@ -1002,6 +1000,12 @@ static struct lt_map_section *section_compile(struct cc *c, const struct lt_ynod
 		return NULL;
 	}
 	s = section_new(c, n, which, SECTION_KEYS);
+	/* A query string is what a caller puts in its URL: something the gateway reads, never writes. */
+	if (s->out == LT_FMT_QUERY)
+		bad(c, lt_ymap_get(n, "out"), "out: query is not supported (a query string is read from the "
+		    "caller's URL); use form");
+	if (s->in == LT_FMT_QUERY && strcmp(which, "request") != 0)
+		bad(c, lt_ymap_get(n, "in"), "in: query is for a request (the caller's URL), not for an answer");
 	c->in = s;
 	/* Input paths are checked against the namespaces, so those come first. */
 	section_fields(c, s, n, which);
@@ -1562,6 +1566,8 @@ int lt_map_decode(const struct lt_map_section *s, const char *buf, size_t len, j
 		o.soap = s->in == LT_FMT_SOAP;
 		return lt_xml_decode(buf, len, &o, out, e);
 	}
+	if (s->in == LT_FMT_FORM || s->in == LT_FMT_QUERY)
+		return lt_form_decode(buf, len, out, e);
 	return lt_err_set(e, 500, "mapping.format", "format '%s' is not supported yet", fmt_names[s->in]);
 }
 
@@ -1575,6 +1581,8 @@ int lt_map_encode(const struct lt_map_section *s, json_t *doc, char **out, size_
 		xml_opts(s, &o);
 		return lt_xml_encode(doc, &o, out, len, e);
 	}
+	if (s->out == LT_FMT_FORM)
+		return lt_form_encode(doc, out, len, e);
 	return lt_err_set(e, 500, "mapping.format", "format '%s' is not supported yet", fmt_names[s->out]);
 }
 

@@ -234,7 +234,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
                 "url": upstream_url,
                 "tls": tls,
                 "headers": {"dstcode": "${env:DVCQG_DSTCODE:-" + DSTCODE + "}"},
-                "timeout": {"connect": "2s", "total": total_timeout},
+                "timeout": {"connect": total_timeout, "total": total_timeout},  # a loaded CI machine handshakes slowly
                 "auth": {
                     "type": "login",
                     "request": {"path": "/auth",

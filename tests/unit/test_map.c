@@ -646,8 +646,10 @@ static void test_compile_errors(void **state)
 			  "pattern, max_length, min, max)");
 	assert_load_fails("request:\n  fields:\n    a: { from: x, unaccent: true }\n",
 			  FIX "t.yaml:3:19: rule 'unaccent' is not supported yet");
-	assert_load_fails("request:\n  in: json\n  out: form\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:3:8: format 'form' is not supported yet");
+	assert_load_fails("request:\n  in: json\n  out: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:3:8: out: query is not supported (a query string is read from the caller's URL); use form");
+	assert_load_fails("request:\n  fields:\n    a: { from: x }\nresponse:\n  in: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:5:7: in: query is for a request (the caller's URL), not for an answer");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:2:7: unknown format 'yaml' (known: json, xml, soap, form, query)");
 	assert_load_fails("request:\n  root: t:Import\n  fields:\n    a: { from: x }\n",
