@@ -475,8 +475,12 @@ static int template_compile(struct cc *c, const struct lt_ynode *n, struct field
 			continue;
 		}
 		if (end || s[i] == '{') {
-			if (f->ntpl + 2 > cap)
-				f->tpl = lt_xrealloc(f->tpl, (cap *= 2) * sizeof(*f->tpl));
+			if (f->ntpl + 2 > cap) {
+				/* Zeroed: a literal part is told from a path part by path == NULL. */
+				f->tpl = lt_xrealloc(f->tpl, (cap * 2) * sizeof(*f->tpl));
+				memset(f->tpl + cap, 0, cap * sizeof(*f->tpl));
+				cap *= 2;
+			}
 			if (lit.len > 0) {
 				f->tpl[f->ntpl].len = lit.len;
 				f->tpl[f->ntpl++].lit = lt_buf_take(&lit, NULL);

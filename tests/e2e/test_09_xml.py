@@ -85,6 +85,25 @@ response:
 """
 
 
+SOAP12_OUT = """\
+request:
+  in: json
+  out: soap
+  soap: { version: "1.2", action: "urn:sms#Send" }
+  namespaces: { m: "urn:sms" }
+  root: m:Send
+  fields:
+    m:To[]: { each: to, fields: { "#text": { from: n }, "@kind": { from: k } } }
+    m:Text: { from: text }
+response:
+  in: soap
+  out: json
+  namespaces: { m: "urn:sms" }
+  fields:
+    sent: { from: m:SendResponse.m:Count, type: integer }
+"""
+
+
 @pytest.fixture
 def upstream(pki):
     srv = XmlUpstream(port=0, cert=pki["sandbox.crt"], key=pki["sandbox.key"], client_ca=pki["ca.crt"],
@@ -97,9 +116,11 @@ def upstream(pki):
 def xgw(gateway, upstream, tmp_path):
     (tmp_path / "xml-in.yaml").write_text(XML_IN, encoding="utf-8")
     (tmp_path / "soap-out.yaml").write_text(SOAP_OUT, encoding="utf-8")
+    (tmp_path / "soap12-out.yaml").write_text(SOAP12_OUT, encoding="utf-8")
     return gateway(upstream, extra_routes={
         "test.xml_in": {"path": "/test/xml-in", "mapping": str(tmp_path / "xml-in.yaml")},
         "test.soap_out": {"path": "/test/soap-out", "mapping": str(tmp_path / "soap-out.yaml")},
+        "test.soap12_out": {"path": "/test/soap12-out", "mapping": str(tmp_path / "soap12-out.yaml")},
     })
 
 
@@ -203,3 +224,21 @@ def test_soap_answer_with_doctype_is_502(xgw, upstream):
     r = xgw.post("/test/soap-out", {"receipt_id": "R1", "buyer": "A", "total": 1})
     assert r.status == 502, r.text()
     assert "DOCTYPE" in r.json()["error"]["message"]
+
+
+def test_soap12_request_and_answer(xgw, upstream):
+    upstream.answer = (200, "application/soap+xml; charset=utf-8",
+                       b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
+                       b'<SendResponse xmlns="urn:sms"><Count>2</Count></SendResponse></e:Body></e:Envelope>')
+    r = xgw.post("/test/soap12-out", {"to": [{"n": "84912345678", "k": 1}, {"n": "84987654321", "k": 2}],
+                                     "text": "Ho so da co ket qua"})
+    assert r.status == 200, r.text()
+    assert r.json() == {"sent": 2}
+    sent = upstream.calls()[0]
+    assert sent["headers"]["content-type"] == 'application/soap+xml; charset=utf-8; action="urn:sms#Send"'
+    assert "soapaction" not in sent["headers"]
+    raw = re.sub(r"<session>[0-9a-f]{32}</session>", "", sent["raw"].decode("utf-8"))
+    assert raw == ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/'
+                   'soap-envelope"><soap:Body><m:Send xmlns:m="urn:sms"><m:To kind="1">84912345678</m:To>'
+                   '<m:To kind="2">84987654321</m:To><m:Text>Ho so da co ket qua</m:Text></m:Send></soap:Body>'
+                   '</soap:Envelope>')
