@@ -1449,8 +1449,18 @@ static int apply_render(struct run *r, const struct scope *sc, const struct fiel
 	int rc;
 
 	rc = apply_fields(r, sc, f->render->fields, f->render->nfields, doc);
-	if (rc == 0 && (rc = lt_map_encode(f->render, doc, &text, &len, r->e)) < 0)
+	if (rc < 0) {
+		/* The failing field is named inside the rendered document: put the field holding it first. */
+		char inner[sizeof(r->e->field)];
+		size_t n;
+
+		snprintf(inner, sizeof(inner), "%s", r->e->field);
 		field_failed(r, sc, f);
+		n = strlen(r->e->field);
+		snprintf(r->e->field + n, sizeof(r->e->field) - n, ".%s", inner);
+	} else if ((rc = lt_map_encode(f->render, doc, &text, &len, r->e)) < 0) {
+		field_failed(r, sc, f);
+	}
 	json_decref(doc);
 	if (rc < 0)
 		return -1;

@@ -86,12 +86,11 @@ response:
 
 
 SOAP12_OUT = """\
-request:
-  in: json
+request:                              # in: json by default
   out: soap
-  soap: { version: "1.2", action: "urn:sms#Send" }
-  namespaces: { m: "urn:sms" }
   root: m:Send
+  namespaces: { m: "urn:sms" }
+  soap: { version: "1.2", action: "urn:sms#Send" }
   fields:
     m:To[]: { each: to, fields: { "#text": { from: n }, "@kind": { from: k } } }
     m:Text: { from: text }

@@ -403,6 +403,15 @@ static void test_map_xml_input(void **state)
 
 /* Found by fuzz_map: a template of more than four parts grew its part array without zeroing it,
  * and a literal part was then read as a path. */
+/* A rule failing inside render: names the field holding the rendered document, then the field
+ * inside it. */
+static void test_render_error_path(void **state)
+{
+	(void)state;
+	assert_run_fails(vnpt_yaml, "{\"name\":\"x\"}", 422, "mapping.required", "t:xmlInvData.HDon.key",
+			 "required field 'receipt_id' is missing");
+}
+
 static void test_template_many_parts(void **state)
 {
 	struct lt_map *m = load("request:\n  in: xml\n  fields:\n    t: { template: \"{r.a}-{r.b}-{r.c}/{r.d}\" }\n");
@@ -493,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_examples_xml),
 		cmocka_unit_test(test_template_many_parts),
+		cmocka_unit_test(test_render_error_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
