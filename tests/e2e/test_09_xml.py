@@ -94,12 +94,16 @@ request:                              # in: json by default
   fields:
     m:To[]: { each: to, fields: { "#text": { from: n }, "@kind": { from: k } } }
     m:Text: { from: text }
-response:
+response: { in: soap, namespaces: { m: "urn:sms" }, fields: { sent: { from: m:SendResponse.m:Count, type: integer } } }
+"""
+
+
+SOAP_IN = """\
+request:
   in: soap
-  out: json
-  namespaces: { m: "urn:sms" }
+  namespaces: { d: "urn:hoso" }
   fields:
-    sent: { from: m:SendResponse.m:Count, type: integer }
+    code: { from: d:NopHoSo.d:Ma, required: true }
 """
 
 
@@ -116,10 +120,12 @@ def xgw(gateway, upstream, tmp_path):
     (tmp_path / "xml-in.yaml").write_text(XML_IN, encoding="utf-8")
     (tmp_path / "soap-out.yaml").write_text(SOAP_OUT, encoding="utf-8")
     (tmp_path / "soap12-out.yaml").write_text(SOAP12_OUT, encoding="utf-8")
+    (tmp_path / "soap-in.yaml").write_text(SOAP_IN, encoding="utf-8")
     return gateway(upstream, extra_routes={
         "test.xml_in": {"path": "/test/xml-in", "mapping": str(tmp_path / "xml-in.yaml")},
         "test.soap_out": {"path": "/test/soap-out", "mapping": str(tmp_path / "soap-out.yaml")},
         "test.soap12_out": {"path": "/test/soap12-out", "mapping": str(tmp_path / "soap12-out.yaml")},
+        "test.soap_in": {"path": "/test/soap-in", "mapping": str(tmp_path / "soap-in.yaml")},
     })
 
 
@@ -241,3 +247,23 @@ def test_soap12_request_and_answer(xgw, upstream):
                    'soap-envelope"><soap:Body><m:Send xmlns:m="urn:sms"><m:To kind="1">84912345678</m:To>'
                    '<m:To kind="2">84987654321</m:To><m:Text>Ho so da co ket qua</m:Text></m:Send></soap:Body>'
                    '</soap:Envelope>')
+
+
+SOAP_CALL = ('<?xml version="1.0"?>{doctype}<s:Envelope xmlns:s="' + SOAP11 + '"><s:Body>'
+             '<NopHoSo xmlns="urn:hoso"><Ma>{code}</Ma></NopHoSo></s:Body></s:Envelope>')
+
+
+def test_soap_request_read(xgw, upstream):
+    r = xgw.post("/test/soap-in", SOAP_CALL.format(doctype="", code="H26-7"),
+                 headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert r.status == 200, r.text()
+    doc = json.loads(upstream.calls()[0]["raw"])
+    assert doc["code"] == "H26-7"
+
+
+def test_soap_request_with_doctype_refused(xgw, upstream):
+    body = SOAP_CALL.format(doctype='<!DOCTYPE s:Envelope [<!ENTITY x SYSTEM "file:///etc/passwd">]>', code="&x;")
+    r = xgw.post("/test/soap-in", body, headers={"Content-Type": "text/xml; charset=utf-8"})
+    err = assert_error(r, 400, "xml.invalid", route="test.soap_in")
+    assert err["message"] == "invalid XML at line 1 column 43: a DOCTYPE is not allowed", err
+    assert upstream.calls() == []
