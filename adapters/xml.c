@@ -39,6 +39,14 @@ static xmlParserInputPtr deny_loader(const char *url, const char *id, xmlParserC
 	return NULL;
 }
 
+/* libxml2 prints some errors (a failed encoding conversion) through its generic handler even
+ * with XML_PARSE_NOERROR; the parse fails all the same, and we report it ourselves. */
+static void silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void init(void)
@@ -111,6 +119,7 @@ static int parse(const char *buf, size_t len, xmlDocPtr *doc, struct lt_err *e)
 	int rc = 0;
 
 	pthread_once(&init_once, init);
+	xmlSetGenericErrorFunc(NULL, silent);   /* per thread in libxml2: set on every call */
 	*doc = NULL;
 	if (len > LT_XML_MAX_BYTES) {
 		snprintf(reason, sizeof(reason), "the document is %zu bytes, more than the limit of %u", len,
@@ -138,7 +147,9 @@ static int parse(const char *buf, size_t len, xmlDocPtr *doc, struct lt_err *e)
 	*doc = xmlCtxtReadMemory(c, buf, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (g.why != NULL) {
 		rc = invalid(e, g.line, g.col, g.why);
-	} else if (*doc == NULL || !c->wellFormed || xmlDocGetRootElement(*doc) == NULL) {
+	} else if (*doc == NULL || !c->wellFormed || !c->nsWellFormed || xmlDocGetRootElement(*doc) == NULL) {
+		/* nsWellFormed: libxml2 only warns about an undeclared prefix, whose element would then
+		 * be named "x:a" in no namespace. */
 		const xmlError *x = xmlCtxtGetLastError(c);
 		size_t n;
 
@@ -565,12 +576,10 @@ static int add_element(struct enc *x, xmlNodePtr parent, const char *key, json_t
 
 	if (enc_name(x, key, 0, &ns, &local) < 0)
 		return -1;
-	/* No content here: xmlNewChild would read it as markup. Text goes in as a text node. */
-	el = xmlNewChild(parent, ns, (const xmlChar *)local, NULL);
-	/* xmlNewChild gives a NULL-namespace child its parent's namespace; an unprefixed name means
-	 * no namespace (Viettel's wsCpMt takes unqualified children inside impl:wsCpMt). */
-	if (ns == NULL)
-		xmlSetNs(el, NULL);
+	/* Not xmlNewChild: with content it reads text as markup, and without a namespace it puts the
+	 * child in its parent's. An unprefixed name is in no namespace. */
+	el = xmlNewDocNode(x->doc, ns, (const xmlChar *)local, NULL);
+	xmlAddChild(parent, el);
 	return fill(x, el, v);
 }
 
@@ -703,6 +712,7 @@ int lt_xml_encode(json_t *doc, const struct lt_xml_opts *o, char **out, size_t *
 	int rc;
 
 	pthread_once(&init_once, init);
+	xmlSetGenericErrorFunc(NULL, silent);
 	if (!json_is_object(doc))
 		return lt_err_set(e, 500, "xml.encode", "an XML document is written from an object");
 	x.doc = xmlNewDoc((const xmlChar *)"1.0");

@@ -115,6 +115,7 @@ struct lt_verify_cfg {
 	char *algorithm;            /* md5 | sha1 | sha256 | sha512 */
 	char *key;                  /* hmac secret (secret) */
 	char *public_key;           /* rsa: PEM path */
+	struct evp_pkey_st *pkey;   /* rsa: that file's key (an EVP_PKEY), loaded once with the config (owned) */
 	char *signature;            /* field holding the signature */
 	enum lt_canon_form form;
 	char *prefix;               /* sorted-query: only fields with this prefix */

@@ -36,7 +36,7 @@ import secrets
 import sys
 import time
 
-from mtls import MtlsSandbox
+from mtls import MtlsSandbox, peer_cn  # noqa: F401 (peer_cn: re-exported, test_15 imports it from here)
 
 BASE = "/adapter"
 AUTH_PATH = BASE + "/auth"

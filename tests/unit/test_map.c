@@ -520,7 +520,18 @@ static void test_scale(void **state)
 	assert_fields_fail("    a: { from: a, scale: 100 }\n", "{\"a\":1.5}", "mapping.scale", "a",
 			   "field 'a' (1.5) is not an integer amount");
 	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: 0 }\n",
-			  FIX "t.yaml:3:26: scale must be a positive integer");
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
+	/* VNPAY's amount read back: divided exactly, or refused. */
+	m = load("request:\n  fields:\n    amount: { from: vnp_Amount, type: integer, scale: 0.01 }\n");
+	assert_maps(m, "{\"vnp_Amount\":\"12000000\"}", "{\"amount\":120000}");
+	assert_maps(m, "{\"vnp_Amount\":-500}", "{\"amount\":-5}");
+	assert_map_fails(m, "{\"vnp_Amount\":\"12000050\"}", 422, "mapping.scale", "amount",
+			 "field 'vnp_Amount' (12000050) is not a whole multiple of 100");
+	lt_map_free(m);
+	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: 0.5 }\n",
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
+	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: \"0.01\" }\n",
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
 }
 
 static void test_phone(void **state)
@@ -747,6 +758,10 @@ static void test_compile_errors(void **state)
 			  "when, mask, each, fields, render, type, scale, trim, upper, lower, unaccent, phone, date, amount_words, "
 			  "regex, group, matches, map, "
 			  "pattern, max_length, min, max, hmac)");
+	assert_load_fails("request:\n  in: json\n  out: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:3:8: out: query is not supported (a query string is read from the caller's URL); use form");
+	assert_load_fails("request:\n  fields:\n    a: { from: x }\nresponse:\n  in: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:5:7: in: query is for a request (the caller's URL), not for an answer");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:2:7: unknown format 'yaml' (known: json, xml, soap, form, query)");
 	assert_load_fails("request:\n  root: t:Import\n  fields:\n    a: { from: x }\n",
@@ -970,6 +985,20 @@ static void test_family_examples(void **state)
 		unsetenv(env[i]);
 }
 
+/* The shipped payment-callback mappings (docs/city-api.md § Payment notifications). */
+static void test_payment_callback_examples(void **state)
+{
+	(void)state;
+	assert_examples_pass("../../mappings/vnpay/ipn-to-city.yaml");
+	assert_examples_pass("../../mappings/momo/ipn-to-city.yaml");
+	assert_examples_pass("../../mappings/keypay/confirm-to-city.yaml");
+	/* The FORMATS.md VNPAY IPN as it arrives in the URL: VND x 100 back to VND, both codes 00 = paid. */
+	assert_golden("../../mappings/vnpay/ipn-to-city.yaml", 0, "../../mappings/vnpay/examples/ipn-paid.query",
+		      "../../mappings/vnpay/examples/ipn-paid.city.json", NULL);
+	assert_golden("../../mappings/vnpay/ipn-to-city.yaml", 1, "../../mappings/vnpay/examples/verdict-ok.json",
+		      "../../mappings/vnpay/examples/verdict-ok.vnpay.json", NULL);
+}
+
 static void test_dvcqg_golden(void **state)
 {
 	(void)state;
@@ -1062,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_dvcqg_examples),
 		cmocka_unit_test(test_family_examples),
 		cmocka_unit_test(test_dvcqg_golden),
+		cmocka_unit_test(test_payment_callback_examples),
 		cmocka_unit_test(test_dvcqg_refusals),
 	};
 

@@ -195,6 +195,7 @@ static void test_decode_refusals(void **state)
 	assert_xml_refused("<r>\xff</r>", "invalid XML at line 1 column 4: Input is not proper UTF-8, indicate encoding !");
 	assert_xml_refused("<r>\xc3\x28</r>", "invalid XML at line 1 column 4: Input is not proper UTF-8, indicate encoding !");
 	assert_xml_refused("<r>&x;</r>", "invalid XML at line 1 column 7: Entity 'x' not defined");
+	assert_xml_refused("<x:a/>", "invalid XML at line 1 column 5: Namespace prefix x on a is not defined");
 	assert_xml_refused("<r/><r/>", "invalid XML at line 1 column 5: Extra content at the end of the document");
 	assert_refused("<r>a\0b</r>", 10, 0, 400, "xml.invalid", "invalid XML at line 1 column 5: NUL byte");
 	/* 100 MB is refused by its size, before any parsing. */
@@ -439,6 +440,28 @@ static void test_compile_errors(void **state)
 			  FIX "t.yaml:4:48: namespace URI 'urn:b' has two prefixes, 'a' and 'b'");
 }
 
+/* `examples:` with an XML expected file compare by field path, indentation aside. */
+static void test_examples_xml(void **state)
+{
+	struct lt_diags d = { 0 }, ld = { 0 };
+	struct lt_map *m = NULL;
+
+	(void)state;
+	if (lt_map_load(FIX "ex.yaml", &m, &ld) < 0)
+		lt_diags_print(&ld, stderr);
+	assert_non_null(m);
+	assert_int_equal(lt_map_check_examples(m, &d), 1);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.v[0].text, FIX "ex.yaml:28:15: example 'a wrong expectation': t:xmlInvData: expected "
+			    "\"<Invoices><Inv><key>R1</key><Total>1320001</Total></Inv></Invoices>\", got "
+			    "\"<Invoices><Inv><key>R1</key><Total>1320000</Total></Inv></Invoices>\"");
+	assert_string_equal(d.v[1].text, FIX "ex.yaml:28:15: example 'a wrong expectation': t:pattern: expected "
+			    "\"2/001\", got \"1/001\"");
+	lt_diags_free(&d);
+	lt_diags_free(&ld);
+	lt_map_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_map_xml_input),
 		cmocka_unit_test(test_compile_errors),
+		cmocka_unit_test(test_examples_xml),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
