@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for port in 8443 9090 9443; do
+for port in 8443 9090 9443 9444 9445 9446 9447; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 		echo "demo: port $port is already in use (another demo running?)" >&2
 		exit 1
@@ -35,6 +35,14 @@ $PY tests/sandbox/dvcqg.py --port 9443 --cert $CERTS/sandbox.crt --key $CERTS/sa
 	--client-ca $CERTS/ca.crt --username hanoi-gw --password sandbox-secret --verbose \
 	>"$RUN/sandbox.log" 2>&1 &
 pids+=($!)
+
+# The e-invoice and SMS partners (FORMATS.md §4, §5), with the credentials conf/lienthong.yaml
+# and the mappings default to.
+for sb in vnpt_invoice:9444 viettel_sinvoice:9445 viettel_sms:9446 vnpt_sms:9447; do
+	$PY tests/sandbox/${sb%%:*}.py --port ${sb##*:} --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
+		--client-ca $CERTS/ca.crt --verbose >"$RUN/${sb%%:*}.log" 2>&1 &
+	pids+=($!)
+done
 
 bold "3. the gateway: ./lienthong run -c conf/lienthong.yaml (log: $RUN/gateway.log)"
 ./lienthong run -c conf/lienthong.yaml 2>"$RUN/gateway.log" &
@@ -82,6 +90,19 @@ for f in mappings/dvcqg/examples/lookup-*.json; do
 	send /v1/dvcqg/lookup "$f"
 done
 
+bold "5. e-receipt, e-invoice and SMS samples (mappings/{vnpt-invoice,viettel-sinvoice,viettel-sms,vnpt-sms})"
+for pair in /v1/einvoice/vnpt/receipts:mappings/vnpt-invoice/examples/receipt-fee.json \
+	    /v1/einvoice/viettel/invoices:mappings/viettel-sinvoice/examples/invoice-fee.json \
+	    /v1/sms/viettel:mappings/viettel-sms/examples/result-notice.json \
+	    /v1/sms/vnpt:mappings/vnpt-sms/examples/result-notice.json; do
+	path=${pair%%:*} file=${pair#*:}
+	bold "city → gateway: POST $path  ($file)"
+	out=$("${CURL[@]}" -w '\n%{http_code}' --data-binary "@$file" "$PUBLIC$path")
+	status=${out##*$'\n'}
+	echo "partner → gateway → city: HTTP $status ${out%$'\n'*}"
+	case "$status ${out%$'\n'*}" in "200 {\"ok\":true"*) ;; *) failures=$((failures + 1));; esac
+done
+
 bold "access log (one line per request):"
 grep '"type":"access"' "$RUN/gateway.log" | tail -n 8
 
@@ -97,5 +118,5 @@ bold "The gateway keeps running. Try it yourself:"
 echo "  curl --cacert $CERTS/ca.crt --cert $CERTS/city.crt --key $CERTS/city.key \\"
 echo "       -H 'Content-Type: application/json' \\"
 echo "       --data-binary @mappings/dvcqg/examples/dossier-accepted.json $PUBLIC/v1/dvcqg/dossiers"
-echo "Ctrl-C stops the gateway and the sandbox."
+echo "Ctrl-C stops the gateway and the sandboxes."
 wait
