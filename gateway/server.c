@@ -10,9 +10,11 @@
 
 #include "gateway/server.h"
 #include "gateway/admin.h"
+#include "gateway/delivery.h"
 #include "gateway/log.h"
 #include "gateway/pipeline.h"
 #include "gateway/reload.h"
+#include "gateway/store.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -77,6 +79,7 @@ struct lt_gen *lt_gen_build(struct lt_config *cfg, struct lt_err *e)
 
 		u->cfg = uc;
 		lt_session_init(&u->session, uc);
+		lt_circuit_init(&u->circuit, uc->circuit_failures, (uint64_t)uc->circuit_cooldown_ms);
 		for (size_t k = 0; k < uc->n_headers; k++)
 			u->headers = lt_header_add(u->headers, uc->headers[k].name, uc->headers[k].value);
 		if ((line = lt_auth_static_header(&uc->auth)) != NULL) {
@@ -249,6 +252,10 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 		lt_err_set(&err, 0, "curl", "cannot initialise libcurl");
 		goto fail;
 	}
+	srv->store = lt_store_open(cfg->gateway.store, srv->base, &err);
+	if (srv->store == NULL)
+		goto fail;
+	srv->delivery = lt_delivery_new(srv, srv->store);
 	srv->n_listeners = cfg->n_listeners;
 	srv->listeners = lt_xcalloc(srv->n_listeners ? srv->n_listeners : 1, sizeof(*srv->listeners));
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -309,6 +316,9 @@ void lt_server_free(struct lt_server *srv)
 		if (srv->listeners[i].http != NULL)
 			evhttp_free(srv->listeners[i].http);
 	free(srv->listeners);
+	/* The writer finishes what was submitted (state updates of the last deliveries) first. */
+	lt_store_close(srv->store);
+	lt_delivery_free(srv->delivery);
 	lt_upclient_free(srv->up);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the sandbox national portal, the gateway on conf/lienthong.yaml, and the sample city
-# requests of mappings/dvcqg/examples/ sent through it with curl and the city's client certificate.
+# requests of mappings/dvcqg/examples/ sent through it with curl and the city's client certificate;
+# then a signed VNPAY payment callback: acknowledged in VNPAY's dialect and delivered to the city.
 # DEMO_ONCE=1 exits after the samples (non-zero if any failed); otherwise it waits for Ctrl-C.
 set -u
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for port in 8443 9090 9443 9444 9445 9446 9447; do
+for port in 8443 9090 9443 9444 9450 9451 9452 9453; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 		echo "demo: port $port is already in use (another demo running?)" >&2
 		exit 1
@@ -36,9 +37,13 @@ $PY tests/sandbox/dvcqg.py --port 9443 --cert $CERTS/sandbox.crt --key $CERTS/sa
 	>"$RUN/sandbox.log" 2>&1 &
 pids+=($!)
 
+$PY tests/sandbox/city.py --port 9444 --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
+	--client-ca $CERTS/ca.crt --verbose >"$RUN/city.log" 2>&1 &
+pids+=($!)
+
 # The e-invoice and SMS partners (FORMATS.md §4, §5), with the credentials conf/lienthong.yaml
 # and the mappings default to.
-for sb in vnpt_invoice:9444 viettel_sinvoice:9445 viettel_sms:9446 vnpt_sms:9447; do
+for sb in vnpt_invoice:9450 viettel_sinvoice:9451 viettel_sms:9452 vnpt_sms:9453; do
 	$PY tests/sandbox/${sb%%:*}.py --port ${sb##*:} --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
 		--client-ca $CERTS/ca.crt --verbose >"$RUN/${sb%%:*}.log" 2>&1 &
 	pids+=($!)
@@ -90,7 +95,26 @@ for f in mappings/dvcqg/examples/lookup-*.json; do
 	send /v1/dvcqg/lookup "$f"
 done
 
-bold "5. e-receipt, e-invoice and SMS samples (mappings/{vnpt-invoice,viettel-sinvoice,viettel-sms,vnpt-sms})"
+bold "5. a payment callback: VNPAY's IPN (GET, HMAC-SHA512), as the bank would send it"
+# A new order reference per run: the store keeps the last run's, which would (rightly) be a duplicate.
+IPN=$(PYTHONPATH=tests/e2e:tests/sandbox $PY -c 'import sys; from queue_setup import vnpay_query; print(vnpay_query(sys.argv[1]))' "HS$(date +%s)")
+BANK=(curl -sS --cacert $CERTS/ca.crt --cert $CERTS/other-client.crt --key $CERTS/other-client.key)
+echo "bank → gateway: GET /callbacks/vnpay/ipn?${IPN:0:90}..."
+out=$("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")
+echo "gateway → bank (after the notification is on disk): $out"
+[ "$out" = '{"RspCode":"00","Message":"Confirm Success"}' ] || failures=$((failures + 1))
+echo "the bank retries the same IPN: $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")"
+echo "a forged IPN (amount changed): $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?${IPN/vnp_Amount=12000000/vnp_Amount=100}")"
+for _ in $(seq 1 50); do
+	grep -q "applied" "$RUN/city.log" 2>/dev/null && break
+	sleep 0.1
+done
+echo "gateway → city (the city sandbox's log: once, with its Idempotency-Key):"
+grep "/city/" "$RUN/city.log" || { echo "(nothing reached the city)"; failures=$((failures + 1)); }
+echo "audit line of the forged IPN:"
+grep '"type":"audit"' "$RUN/gateway.log" | tail -n 1
+
+bold "6. e-receipt, e-invoice and SMS samples (mappings/{vnpt-invoice,viettel-sinvoice,viettel-sms,vnpt-sms})"
 for pair in /v1/einvoice/vnpt/receipts:mappings/vnpt-invoice/examples/receipt-fee.json \
 	    /v1/einvoice/viettel/invoices:mappings/viettel-sinvoice/examples/invoice-fee.json \
 	    /v1/sms/viettel:mappings/viettel-sms/examples/result-notice.json \

@@ -36,7 +36,7 @@ import secrets
 import sys
 import time
 
-from mtls import MtlsSandbox, peer_cn  # noqa: F401 (peer_cn: re-exported, test_15 imports it from here)
+from mtls import MtlsSandbox, _Server, peer_cn, say, serve_until_signal  # noqa: F401 (re-exported: city.py, test_15)
 
 BASE = "/adapter"
 AUTH_PATH = BASE + "/auth"
@@ -401,13 +401,11 @@ def main(argv=None):
     p.add_argument("--verbose", action="store_true", help="print one line per request and its answer")
     args = p.parse_args(argv)
 
-    def say(line):
-        print(line, flush=True)
-
     srv = DvcqgSandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                        username=args.username, password=args.password, dstcode=args.dstcode,
                        host=args.host, printer=say if args.verbose else None)
-    return srv.serve_until_signalled(say)
+    return serve_until_signal(srv, f"dvcqg sandbox: listening on {srv.url} (client certificates from "
+                                   f"{args.client_ca})")
 
 
 if __name__ == "__main__":
