@@ -1,5 +1,6 @@
 /* admin.h: the admin listener (loopback): GET /healthz (the process answers), GET /readyz (it can
- * take traffic: not starting, not draining). Metrics, status page and admin actions grow here. */
+ * take traffic: not starting, not draining, the store writable), GET /metrics (Prometheus text),
+ * GET /status (HTML for people), POST /admin/reload (as SIGHUP; audited). */
 #ifndef LT_ADMIN_H
 #define LT_ADMIN_H
 

@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "gateway/config.h"
+#include "gateway/certs.h"
 #include "gateway/map.h"
 #include "gateway/util.h"
 #include "gateway/ytree.h"
@@ -1124,11 +1125,18 @@ static void check_expiry(struct cctx *x, const struct lt_ynode *at, const X509 *
 	struct tm tm;
 	char date[32];
 
-	if (X509_cmp_current_time(na) >= 0)
+	time_t soon = time(NULL) + (time_t)LT_CERT_WARN_DAYS * 86400;
+	int expired = X509_cmp_current_time(na) < 0;
+
+	/* An operator needs weeks, not hours, to get a certificate renewed by a partner's CA. */
+	if (!expired && X509_cmp_time(na, &soon) >= 0)
 		return;
 	if (ASN1_TIME_to_tm(na, &tm) != 1 || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0)
 		snprintf(date, sizeof(date), "an unreadable date");
-	warn(x, at, "certificate %.200s expired on %s", at->str, date);
+	if (expired)
+		warn(x, at, "certificate %.200s expired on %s", at->str, date);
+	else
+		warn(x, at, "certificate %.200s expires on %s, within %d days", at->str, date, LT_CERT_WARN_DAYS);
 }
 
 static X509 *read_cert(struct cctx *x, const struct lt_ynode *at, const char *abs)

@@ -13,6 +13,8 @@
 #include "gateway/delivery.h"
 #include "gateway/log.h"
 #include "gateway/map.h"
+#include "gateway/mask.h"
+#include "gateway/metrics.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -38,6 +40,8 @@ struct lt_txn {
 	struct lt_upcall call;
 	long upstream_status;
 	double upstream_ms;
+	char **masked;                       /* values of `mask: true` fields, hidden in the log */
+	size_t n_masked;
 };
 
 static const char *method_name(enum evhttp_cmd_type cmd)
@@ -92,22 +96,51 @@ void lt_request_id(struct evhttp_request *req, char *buf)
 	buf[2 * sizeof(rnd)] = '\0';
 }
 
-/* W3C trace context: passed on when well-formed (00-32hex-16hex-2hex), dropped otherwise. */
+static int all_zero(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '0')
+			return 0;
+	return 1;
+}
+
+/* W3C trace context: kept when well-formed (00-32hex-16hex-2hex, ids not all zero, version not
+ * ff), else a new trace is started here (flags 00: the gateway records no spans), so that every
+ * access line and every upstream call carries one. */
 static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	const char *tp = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
-	size_t len;
+	unsigned char rnd[24];
+	size_t len, k = 0;
 
-	buf[0] = '\0';
-	if (tp == NULL)
-		return;
-	len = strlen(tp);
-	if (len != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
-		return;
-	for (size_t i = 0; i < len; i++)
-		if (tp[i] != '-' && !((tp[i] >= '0' && tp[i] <= '9') || (tp[i] >= 'a' && tp[i] <= 'f')))
+	if (tp != NULL && (len = strlen(tp)) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&
+	    strncmp(tp, "ff", 2) != 0 && !all_zero(tp + 3, 32) && !all_zero(tp + 36, 16)) {
+		size_t i = 0;
+
+		while (i < len && (tp[i] == '-' || (tp[i] >= '0' && tp[i] <= '9') || (tp[i] >= 'a' && tp[i] <= 'f')))
+			i++;
+		if (i == len) {
+			snprintf(buf, n, "%s", tp);
 			return;
-	snprintf(buf, n, "%s", tp);
+		}
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		uint64_t t = lt_mono_us() ^ (uint64_t)(uintptr_t)req;
+
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i + 1);
+	}
+	rnd[0] |= 1;            /* never all zero */
+	rnd[16] |= 1;
+	k = (size_t)snprintf(buf, n, "00-");
+	for (size_t i = 0; i < sizeof(rnd) && k + 2 < n; i++) {
+		if (i == 16)
+			buf[k++] = '-';
+		buf[k++] = hex[rnd[i] >> 4];
+		buf[k++] = hex[rnd[i] & 15];
+	}
+	snprintf(buf + k, n - k, "-00");
 }
 
 static void send_body(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
@@ -139,6 +172,9 @@ static void txn_free(struct lt_txn *t)
 	struct lt_server *srv = t->srv;
 
 	json_decref(t->doc);
+	for (size_t i = 0; i < t->n_masked; i++)
+		free(t->masked[i]);
+	free(t->masked);
 	free(t->token);
 	free(t->path);
 	lt_upcall_release(&t->call);
@@ -164,8 +200,11 @@ static void txn_log(struct lt_txn *t, int status, size_t bytes_out, const char *
 		.bytes_out = bytes_out,
 		.latency_ms = (double)(lt_mono_us() - t->t0_us) / 1000.0,
 		.upstream_ms = t->upstream_ms,
+		.masked = t->masked,
+		.n_masked = t->n_masked,
 	};
 	lt_log_access(&a);
+	lt_metrics_request(a.route, status, a.latency_ms / 1000.0);
 }
 
 /* The transaction's one answer; frees it. */
@@ -197,8 +236,12 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 	body = lt_err_envelope(e, t->route ? t->route->name : NULL, t->request_id);
 	len = strlen(body);
 
-	if (status >= 500)
-		lt_log_warn("request %s route %s: %s", t->request_id, t->route ? t->route->name : "-", e->msg);
+	if (status >= 500 && lt_log_enabled(LT_LOG_WARN)) {
+		char *msg = lt_mask_str(e->msg, t->masked, t->n_masked);
+
+		lt_log_warn("request %s route %s: %s", t->request_id, t->route ? t->route->name : "-", msg);
+		free(msg);
+	}
 	send_body(t->req, status, "application/json", body, len, t->request_id);
 	txn_log(t, status, len, e->code[0] ? e->code : "internal");
 	free(body);
@@ -249,6 +292,16 @@ static int ctype_matches(const char *ctype, enum lt_fmt fmt)
 }
 
 static void txn_send(struct lt_txn *t);
+
+/* The values the mapping marks `mask: true` in this request, so that no log line shows them. */
+static void txn_collect_masked(struct lt_txn *t, const struct lt_map_section *rs)
+{
+	const char *const *paths;
+	size_t n = lt_map_masked(rs, &paths);
+
+	if (n > 0 && t->doc != NULL)
+		lt_mask_collect(t->doc, paths, n, &t->masked, &t->n_masked);
+}
 
 static void on_token(void *arg, const char *token, const struct lt_err *err)
 {
@@ -393,9 +446,13 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 		lt_circuit_success(&t->up->circuit);
 	if (call->fail != LT_UP_OK) {
 		lt_upcall_error(call, t->up->cfg->name, &err);
+		lt_metrics_upstream(t->up->cfg->name, call->elapsed_ms / 1000.0,
+				    strncmp(err.code, "upstream.", 9) == 0 ? err.code + 9 : err.code);
 		txn_fail(t, &err);
 		return;
 	}
+	lt_metrics_upstream(t->up->cfg->name, call->elapsed_ms / 1000.0,
+			    call->status >= 200 && call->status <= 299 ? NULL : "status");
 	t->upstream_status = call->status;
 	if (!t->auth_retried && lt_auth_refused(&t->up->cfg->auth, call->status, call->response.data,
 						call->response.len)) {
@@ -581,6 +638,7 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 		json_decref(doc);
 		if (rc < 0)
 			goto fail;
+		txn_collect_masked(t, rs);
 	}
 	if (t->up == NULL) {
 		lt_err_set(&err, 500, "internal", "route %s has no upstream", t->route->name);

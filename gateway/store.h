@@ -83,6 +83,13 @@ void lt_store_op_free(struct lt_store_op *op);
  * bounded queue is full; the caller still owns op then. */
 int lt_store_submit(struct lt_store *s, struct lt_store_op *op, struct lt_err *e);
 
+/* Messages by state as of the last commit (queued, delivering, delivered, dead), for metrics;
+ * any thread. */
+enum { LT_ST_QUEUED, LT_ST_DELIVERING, LT_ST_DELIVERED, LT_ST_DEAD, LT_ST_N };
+void lt_store_counts(struct lt_store *s, uint64_t counts[LT_ST_N]);
+/* 1 while the last transaction committed (the store can write), else 0; any thread. */
+int lt_store_ok(struct lt_store *s);
+
 /* 32 random hex digits, unguessable (RAND_bytes). buf holds LT_MSG_ID_LEN + 1. */
 void lt_msg_new_id(char *buf);
 void lt_msg_clear(struct lt_msg *m);

@@ -151,6 +151,15 @@ def wait_state(gw, mid, state, cert=BANK, timeout=30.0):
     raise AssertionError(f"message {mid} did not become {state} within {timeout}s: {doc}")
 
 
+def metric(gw, line_start):
+    """The value of the first /metrics line starting with line_start (a name with its labels)."""
+    text = admin(gw, "GET", "/metrics").text()
+    for line in text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no metric {line_start} in /metrics")
+
+
 def audit_lines(gw, event):
     return [d for d in gw.log_lines() if d.get("type") == "audit" and d.get("event") == event]
 

@@ -125,13 +125,7 @@ class CitySandbox(DvcqgSandbox):
                "status": None}
         with self._lock:
             self._received.append(rec)
-            ctl = dict(self._controls)
-            fail = ctl["fail_status"]
-            if fail is not None and ctl["fail_times"] is not None:
-                if ctl["fail_times"] > 0:
-                    self._controls["fail_times"] = ctl["fail_times"] - 1
-                else:
-                    fail = None
+            ctl, fail = self._controls_for_request_locked()
         if ctl["delay_ms"] and self._stopping.wait(ctl["delay_ms"] / 1000.0):
             h.drop()
             return

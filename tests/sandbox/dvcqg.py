@@ -415,6 +415,18 @@ class DvcqgSandbox:
         self._controls = {"delay_ms": 0, "fail_status": None, "fail_times": None,
                           "reject_login": False, "close_connection": False}
 
+    def _controls_for_request_locked(self):
+        """(a copy of the controls, the status to fail this request with or None), counting
+        fail_times down."""
+        ctl = dict(self._controls)
+        fail = ctl["fail_status"]
+        if fail is not None and ctl["fail_times"] is not None:
+            if ctl["fail_times"] > 0:
+                self._controls["fail_times"] = ctl["fail_times"] - 1
+            else:
+                fail = None
+        return ctl, fail
+
     def _track(self, conn, alive):
         with self._lock:
             if alive:
@@ -455,13 +467,7 @@ class DvcqgSandbox:
             self._received.append(rec)
             if path == AUTH_PATH:
                 self._logins += 1
-            ctl = dict(self._controls)
-            fail = ctl["fail_status"]
-            if fail is not None and ctl["fail_times"] is not None:
-                if ctl["fail_times"] > 0:
-                    self._controls["fail_times"] = ctl["fail_times"] - 1
-                else:
-                    fail = None
+            ctl, fail = self._controls_for_request_locked()
         if ctl["delay_ms"]:
             # Interrupted by stop(), so a test never waits for a delay it no longer needs.
             if self._stopping.wait(ctl["delay_ms"] / 1000.0):

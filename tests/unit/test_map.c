@@ -653,16 +653,18 @@ static void test_compile_errors(void **state)
 	(void)state;
 	assert_load_fails("request:\n  fields:\n    a: { from: x, requird: true }\n",
 			  FIX "t.yaml:3:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
+			  "when, mask, each, fields, render, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
 			  "pattern, max_length, min, max)");
 	assert_load_fails("request:\n  fields:\n    a: { from: x, unaccent: true }\n",
 			  FIX "t.yaml:3:19: rule 'unaccent' is not supported yet");
-	assert_load_fails("request:\n  in: json\n  out: soap\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:3:8: format 'soap' is not supported yet");
+	assert_load_fails("request:\n  in: json\n  out: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:3:8: out: query is not supported (a query string is read from the caller's URL); use form");
+	assert_load_fails("request:\n  fields:\n    a: { from: x }\nresponse:\n  in: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:5:7: in: query is for a request (the caller's URL), not for an answer");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:2:7: unknown format 'yaml' (known: json, xml, soap, form, query)");
 	assert_load_fails("request:\n  root: t:Import\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:2:3: 'root' is for xml and soap documents, which are not supported yet");
+			  FIX "t.yaml:2:3: 'root' is for 'out: xml' and 'out: soap'");
 	assert_load_fails("request:\n  fields:\n    a: { from: \"x..y\" }\n",
 			  FIX "t.yaml:3:16: invalid path 'x..y': a name is missing at character 3");
 	assert_load_fails("request:\n  fields:\n    a: { from: \"fees[01]\" }\n",
@@ -674,7 +676,7 @@ static void test_compile_errors(void **state)
 	assert_load_fails("request:\n  fields:\n    a: { from: x, value: 1 }\n",
 			  FIX "t.yaml:3:19: field 'a' has both 'from' and 'value'");
 	assert_load_fails("request:\n  fields:\n    a: { required: true }\n",
-			  FIX "t.yaml:3:5: field 'a' needs one of from, value, var, template or default");
+			  FIX "t.yaml:3:5: field 'a' needs one of from, value, var, template, render or default");
 	assert_load_fails("request:\n  fields:\n    a: x\n",
 			  FIX "t.yaml:3:8: field 'a' needs a mapping of rules, such as { from: path }");
 	assert_load_fails("request:\n  fields:\n    a.b: { from: x }\n    a: { from: y }\n",
@@ -722,7 +724,7 @@ static void test_compile_reports_every_problem(void **state)
 			  "    response: { in: a.json, expect: b.json }\n",
 			  FIX "t.yaml:1:1: unknown key 'reqest' in a mapping file (known: request, response, examples)\n"
 			  FIX "t.yaml:4:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
+			  "when, mask, each, fields, render, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
 			  "pattern, max_length, min, max)\n"
 			  FIX "t.yaml:5:16: invalid path '[': bad index at character 1 (write [N] or [])\n"
 			  FIX "t.yaml:8:15: example 'e' has a response, but the mapping has no response section");
