@@ -521,8 +521,13 @@ static int count_states(struct lt_store *s, const char *path, struct lt_err *e)
 
 int lt_store_submit(struct lt_store *s, struct lt_store_op *op, struct lt_err *e)
 {
+	/* The bound sheds new work (inserts, reads). The delivery worker's claims and outcomes are
+	 * already bounded by its concurrency, and refusing an outcome would strand its message in
+	 * `delivering` until the next start. */
+	int bounded = op->kind != LT_STORE_UPDATE && op->kind != LT_STORE_CLAIM;
+
 	pthread_mutex_lock(&s->lock);
-	if (s->n_pending >= STORE_QUEUE_MAX || s->stop) {
+	if ((bounded && s->n_pending >= STORE_QUEUE_MAX) || s->stop) {
 		pthread_mutex_unlock(&s->lock);
 		return lt_err_set(e, 503, "store.busy", "the message store is overloaded; try again");
 	}

@@ -80,7 +80,8 @@ void lt_store_close(struct lt_store *s);
 struct lt_store_op *lt_store_op_new(enum lt_store_kind kind);
 void lt_store_op_free(struct lt_store_op *op);
 /* Hands op to the writer (the store owns it from then on). -1 with e (503 store.busy) when the
- * bounded queue is full; the caller still owns op then. */
+ * bounded queue is full (UPDATE and CLAIM are always taken: the delivery worker bounds them) or
+ * the store is closing; the caller still owns op then. */
 int lt_store_submit(struct lt_store *s, struct lt_store_op *op, struct lt_err *e);
 
 /* Messages by state as of the last commit (queued, delivering, delivered, dead), for metrics;
