@@ -31,7 +31,7 @@ static void send_typed(struct evhttp_request *req, int status, const char *ctype
 		evbuffer_free(out);
 }
 
-static void send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
+void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
 {
 	send_typed(req, status, "application/json", body, strlen(body), request_id);
 }
@@ -77,7 +77,7 @@ static void admin_reload(struct evhttp_request *req, struct lt_server *srv, cons
 		return;
 	}
 	snprintf(body, sizeof(body), "{\"reloaded\":true,\"generation\":%lu}", srv->gen->number);
-	send_json(req, 200, body, request_id);
+	lt_admin_send_json(req, 200, body, request_id);
 }
 
 void lt_admin_handle(struct evhttp_request *req, void *arg)
@@ -103,9 +103,9 @@ void lt_admin_handle(struct evhttp_request *req, void *arg)
 
 		if (why != NULL) {
 			snprintf(body, sizeof(body), "{\"ready\":false,\"reason\":\"%s\"}", why);
-			send_json(req, 503, body, request_id);
+			lt_admin_send_json(req, 503, body, request_id);
 		} else {
-			send_json(req, 200, "{\"ready\":true}", request_id);
+			lt_admin_send_json(req, 200, "{\"ready\":true}", request_id);
 		}
 		return;
 	}

@@ -207,7 +207,11 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
     the log are those of one process unless a test asks otherwise. extra_routes: more routes on
     the public listener to upstream dvcqg, {name: {"path": P, "mapping": FILE, ...}}. extra (a
+<<<<<<< HEAD
     dict) is merged into the whole config last: more upstreams and routes (queue mode's tests)."""
+=======
+    dict) is merged into the result: more upstreams and routes (queue mode's tests)."""
+>>>>>>> main
     tls = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
     if pin is not None:
         tls["pin"] = pin
@@ -555,9 +559,11 @@ class Launcher:
         self.workdir = Path(workdir)
         self.gateways = []
 
-    def start(self, sandbox=None, upstream_url=None, **options):
+    def start(self, sandbox=None, upstream_url=None, configure=None, **options):
         """A running gateway whose upstream dvcqg is the sandbox (or upstream_url). options go
-        to gateway_config (pin, max_body, workers, total_timeout, extra_routes, header_timeout)."""
+        to gateway_config (pin, max_body, workers, total_timeout, extra_routes, header_timeout, extra);
+        configure(config, pki), when given, may add upstreams and routes to the config dict before it
+        is written."""
         if upstream_url is None:
             upstream_url = sandbox.url
         for attempt in range(1, 4):
@@ -566,7 +572,10 @@ class Launcher:
             admin = free_port()
             while admin == public:
                 admin = free_port()
-            gw = Gateway(self.pki, wd, gateway_config(self.pki, wd, public, admin, upstream_url, **options))
+            config = gateway_config(self.pki, wd, public, admin, upstream_url, **options)
+            if configure is not None:
+                configure(config, self.pki)
+            gw = Gateway(self.pki, wd, config)
             self.gateways.append(gw)
             try:
                 return gw.start()

@@ -29,13 +29,16 @@ import json
 import sys
 import time
 
-from dvcqg import DvcqgSandbox, _Server, peer_cn, say, serve_until_signal
+from dvcqg import DvcqgSandbox, say
+from mtls import _Server
 
 CITY_BASE = "/city"
 
 
 class CitySandbox(DvcqgSandbox):
     """The simulated city endpoint. Every public method is thread-safe."""
+
+    name = "city"
 
     def __init__(self, port=0, cert=None, key=None, client_ca=None, host="127.0.0.1", printer=None):
         super().__init__(port=port, cert=cert, key=key, client_ca=client_ca, host=host, printer=printer)
@@ -119,12 +122,8 @@ class CitySandbox(DvcqgSandbox):
         except (UnicodeDecodeError, ValueError):
             doc = None
         key = h.headers.get("Idempotency-Key")
-        rec = {"method": h.command, "path": path,
-               "headers": {k.lower(): v for k, v in h.headers.items()},
-               "json": doc, "raw": body, "peer_cn": peer_cn(h.connection), "time": time.time(),
-               "status": None}
+        rec = self._record(h, path, body, json=doc, status=None)
         with self._lock:
-            self._received.append(rec)
             ctl, fail = self._controls_for_request_locked()
         if ctl["delay_ms"] and self._stopping.wait(ctl["delay_ms"] / 1000.0):
             h.drop()
@@ -161,7 +160,7 @@ def main(argv=None):
 
     srv = CitySandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                       host=args.host, printer=say if args.verbose else None)
-    return serve_until_signal(srv, f"city sandbox: listening on {srv.url}")
+    return srv.serve_until_signalled(say)
 
 if __name__ == "__main__":
     sys.exit(main())
