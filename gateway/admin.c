@@ -36,11 +36,6 @@ void lt_admin_send_json(struct evhttp_request *req, int status, const char *body
 	send_typed(req, status, "application/json", body, strlen(body), request_id);
 }
 
-void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
-{
-	send_json(req, status, body, request_id);
-}
-
 static void send_page(struct evhttp_request *req, const char *ctype, struct lt_buf *b, const char *request_id)
 {
 	if (b->overflow) {
@@ -94,7 +89,7 @@ void lt_admin_handle(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "/";
 	if (strcmp(path, "/healthz") == 0 && get) {
-		send_json(req, 200, "{\"status\":\"ok\"}", request_id);
+		lt_admin_send_json(req, 200, "{\"status\":\"ok\"}", request_id);
 		return;
 	}
 	if (strcmp(path, "/readyz") == 0 && get) {

@@ -207,11 +207,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
     the log are those of one process unless a test asks otherwise. extra_routes: more routes on
     the public listener to upstream dvcqg, {name: {"path": P, "mapping": FILE, ...}}. extra (a
-<<<<<<< HEAD
-    dict) is merged into the whole config last: more upstreams and routes (queue mode's tests)."""
-=======
     dict) is merged into the result: more upstreams and routes (queue mode's tests)."""
->>>>>>> main
     tls = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
     if pin is not None:
         tls["pin"] = pin
