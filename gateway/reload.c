@@ -5,6 +5,7 @@
 #include "gateway/log.h"
 #include "gateway/server.h"
 #include "gateway/util.h"
+#include "gateway/workers.h"
 
 #define REASON_MAX 900      /* the first problems, enough for a person; the rest are in the log */
 
@@ -83,6 +84,7 @@ int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e)
 	}
 	g->number = old->number + 1;
 	srv->gen = g;
+	lt_workers_post(srv, g, 0);
 	for (size_t i = 0; i < srv->n_listeners; i++)
 		lt_listener_limits(&srv->listeners[i], &cfg->gateway.limits);
 	lt_log_set_level(cfg->gateway.log_level);

@@ -192,7 +192,8 @@ def mapping_file(route):
 
 
 def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None,
-                   max_body="64KiB", workers=1, total_timeout="3s"):
+                   max_body="64KiB", workers=1, total_timeout="3s", connect_timeout="2s",
+                   header_timeout="2s"):
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
     the log are those of one process unless a test asks otherwise."""
     tls = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
@@ -213,7 +214,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
             "workers": workers,
             "store": str(Path(workdir) / "lienthong.db"),
             "log": {"level": "info", "format": "json"},
-            "limits": {"max_body": max_body, "max_headers": "16KiB", "header_timeout": "2s",
+            "limits": {"max_body": max_body, "max_headers": "16KiB", "header_timeout": header_timeout,
                        "body_timeout": "5s"},
         },
         "listeners": {
@@ -229,7 +230,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
                 "url": upstream_url,
                 "tls": tls,
                 "headers": {"dstcode": "${env:DVCQG_DSTCODE:-" + DSTCODE + "}"},
-                "timeout": {"connect": "2s", "total": total_timeout},
+                "timeout": {"connect": connect_timeout, "total": total_timeout},
                 "auth": {
                     "type": "login",
                     "request": {"path": "/auth",
@@ -539,7 +540,8 @@ class Launcher:
 
     def start(self, sandbox=None, upstream_url=None, **options):
         """A running gateway whose upstream dvcqg is the sandbox (or upstream_url). options go
-        to gateway_config (pin, max_body, workers, total_timeout)."""
+        to gateway_config (pin, max_body, workers, total_timeout, connect_timeout,
+        header_timeout)."""
         if upstream_url is None:
             upstream_url = sandbox.url
         for attempt in range(1, 4):
