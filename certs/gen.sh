@@ -14,7 +14,7 @@ MIN_LEFT=2678400        # 31 days: a kept set never makes `lienthong check` warn
 
 # name issuer: every certificate of the set, with the CA that signs it ("self" for a root).
 SET="ca:self gateway:ca gw-client:ca city:ca other-client:ca sandbox:ca other-sandbox:ca
-rogue-ca:self rogue-client:rogue-ca rogue-sandbox:rogue-ca"
+bank:ca momo:ca keypay:ca rogue-ca:self rogue-client:rogue-ca rogue-sandbox:rogue-ca"
 PINS="sandbox other-sandbox"
 
 die() {
@@ -115,6 +115,10 @@ leaf city ca hanoi-dossier-system clientAuth "DNS:hanoi-dossier-system"
 leaf other-client ca some-other-system clientAuth "DNS:some-other-system"
 leaf sandbox ca localhost serverAuth "DNS:localhost, IP:127.0.0.1"
 leaf other-sandbox ca localhost serverAuth "DNS:localhost, IP:127.0.0.1"
+# The payment platforms that call the gateway back (tests/sandbox/bank.py).
+leaf bank ca vnpay-ipn clientAuth "DNS:vnpay-ipn"
+leaf momo ca momo-ipn clientAuth "DNS:momo-ipn"
+leaf keypay ca keypay-ipn clientAuth "DNS:keypay-ipn"
 
 root rogue-ca "rogue CA"
 leaf rogue-client rogue-ca hanoi-dossier-system clientAuth "DNS:hanoi-dossier-system"

@@ -4,6 +4,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "gateway/admin.h"
+#include "gateway/callback.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
 #include "gateway/pipeline.h"
@@ -30,7 +31,7 @@ static void send_typed(struct evhttp_request *req, int status, const char *ctype
 		evbuffer_free(out);
 }
 
-static void send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
+void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
 {
 	send_typed(req, status, "application/json", body, strlen(body), request_id);
 }
@@ -71,7 +72,7 @@ static void admin_reload(struct evhttp_request *req, struct lt_server *srv, cons
 		return;
 	}
 	snprintf(body, sizeof(body), "{\"reloaded\":true,\"generation\":%lu}", srv->gen->number);
-	send_json(req, 200, body, request_id);
+	lt_admin_send_json(req, 200, body, request_id);
 }
 
 void lt_admin_handle(struct evhttp_request *req, void *arg)
@@ -88,7 +89,7 @@ void lt_admin_handle(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "/";
 	if (strcmp(path, "/healthz") == 0 && get) {
-		send_json(req, 200, "{\"status\":\"ok\"}", request_id);
+		lt_admin_send_json(req, 200, "{\"status\":\"ok\"}", request_id);
 		return;
 	}
 	if (strcmp(path, "/readyz") == 0 && get) {
@@ -97,9 +98,9 @@ void lt_admin_handle(struct evhttp_request *req, void *arg)
 
 		if (why != NULL) {
 			snprintf(body, sizeof(body), "{\"ready\":false,\"reason\":\"%s\"}", why);
-			send_json(req, 503, body, request_id);
+			lt_admin_send_json(req, 503, body, request_id);
 		} else {
-			send_json(req, 200, "{\"ready\":true}", request_id);
+			lt_admin_send_json(req, 200, "{\"ready\":true}", request_id);
 		}
 		return;
 	}
@@ -123,6 +124,8 @@ void lt_admin_handle(struct evhttp_request *req, void *arg)
 		admin_reload(req, l->srv, request_id);
 		return;
 	}
+	if (lt_callback_admin(l->srv, req, path, request_id))
+		return;
 	if (strcmp(path, "/admin/reload") == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
 		lt_err_set(&err, 405, "route.method_not_allowed", "only POST is allowed on %s", path);

@@ -8,5 +8,7 @@
 
 /* evhttp callback of an admin listener; arg is its struct lt_listener_rt. */
 void lt_admin_handle(struct evhttp_request *req, void *arg);
+/* Answers req with a JSON body (borrowed), X-Request-Id and no-store. */
+void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id);
 
 #endif

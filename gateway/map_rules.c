@@ -339,33 +339,53 @@ static int type_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 
 /* ---- scale ------------------------------------------------------------------------------------ */
 
-/* `scale: 100`: an integer amount times 100 (VNPAY's amounts are VND x 100), exactly. */
+/* `scale: 100`: an integer amount times 100 (VNPAY's amounts are VND x 100), exactly.
+ * `scale: 0.01`: divided by 100, exactly (reading VNPAY's amounts back): a power of ten below one,
+ * so that the division is exact or refused, never rounded. */
+struct scale {
+	json_int_t mul, div;        /* one of them is 1 */
+};
+
 static int scale_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
 {
+	struct scale sc = { 1, 1 };
 	long long k;
 
 	(void)field;
-	if (lt_yget_int(n, &k, e) < 0)
-		return -1;
-	if (k < 1)
-		return lt_ynode_err(n, e, "mapping.scale", "scale must be a positive integer");
-	*arg = lt_xmalloc(sizeof(json_int_t));
-	*(json_int_t *)*arg = k;
+	if (n->type == LT_Y_SCALAR && !n->quoted && strncmp(n->str, "0.", 2) == 0 && n->len > 2 && n->len <= 20 &&
+	    n->str[n->len - 1] == '1' && strspn(n->str + 2, "0") == n->len - 3) {
+		for (size_t i = 2; i < n->len; i++)
+			sc.div *= 10;
+	} else {
+		if (lt_yget_int(n, &k, e) < 0 || k < 1)
+			return lt_ynode_err(n, e, "mapping.scale", "scale must be a positive integer, or 0.1, 0.01, ... "
+					    "to divide");
+		sc.mul = k;
+	}
+	*arg = lt_xmalloc(sizeof(sc));
+	memcpy(*arg, &sc, sizeof(sc));
 	return 0;
 }
 
 static int scale_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
 {
-	json_int_t k = *(const json_int_t *)r->arg, x;
+	const struct scale *sc = r->arg;
+	json_int_t x;
 
 	if (json_is_null(*v))
 		return 0;
 	if (!json_is_integer(*v))
 		return fail_value(r, *v, rr, "is not an integer amount");
 	x = json_integer_value(*v);
-	if (x > INT64_MAX / k || x < INT64_MIN / k)
-		return fail_value(r, *v, rr, "times %" JSON_INTEGER_FORMAT " is too large", k);
-	replace(v, json_integer(x * k));
+	if (sc->div > 1) {
+		if (x % sc->div != 0)
+			return fail_value(r, *v, rr, "is not a whole multiple of %" JSON_INTEGER_FORMAT, sc->div);
+		replace(v, json_integer(x / sc->div));
+		return 0;
+	}
+	if (x > INT64_MAX / sc->mul || x < INT64_MIN / sc->mul)
+		return fail_value(r, *v, rr, "times %" JSON_INTEGER_FORMAT " is too large", sc->mul);
+	replace(v, json_integer(x * sc->mul));
 	return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <openssl/rand.h>
 
 #include "gateway/pipeline.h"
+#include "gateway/callback.h"
+#include "gateway/delivery.h"
 #include "gateway/log.h"
 #include "gateway/map.h"
 #include "gateway/mask.h"
@@ -218,8 +220,23 @@ static void txn_reply(struct lt_txn *t, int status, const char *ctype, const cha
 static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 {
 	int status = e->status ? e->status : 500;
-	char *body = lt_err_envelope(e, t->route ? t->route->name : NULL, t->request_id);
-	size_t len = strlen(body);
+	char *body;
+	size_t len;
+
+	if (t->route != NULL && t->route->ack_error.status != 0 && strncmp(e->code, "upstream.", 9) == 0) {
+		/* A sync callback whose upstream cannot be reached: the caller hears its own dialect. */
+		const struct lt_ack *a = &t->route->ack_error;
+
+		lt_log_warn("request %s route %s: %s (answered with the route's error ack)", t->request_id,
+			    t->route->name, e->msg);
+		send_body(t->req, a->status, a->content_type, a->body ? a->body : "", a->body ? strlen(a->body) : 0,
+			  t->request_id);
+		txn_log(t, a->status, a->body ? strlen(a->body) : 0, e->code);
+		txn_free(t);
+		return;
+	}
+	body = lt_err_envelope(e, t->route ? t->route->name : NULL, t->request_id);
+	len = strlen(body);
 
 	if (status >= 500 && lt_log_enabled(LT_LOG_WARN)) {
 		char *msg = lt_mask_str(e->msg, t->masked, t->n_masked);
@@ -387,6 +404,13 @@ static void txn_send(struct lt_txn *t)
 	t->call.url = lt_xasprintf("%s%s", t->up->cfg->url, t->route->upstream_path ? t->route->upstream_path : "");
 	t->call.done = on_upstream_done;
 	t->call.arg = t;
+	if (!lt_circuit_allow(&t->up->circuit, lt_mono_ms())) {
+		lt_err_set(&err, 503, "upstream.circuit_open", "upstream '%s' is failing; calls are refused for "
+			   "%llums", t->up->cfg->name,
+			   (unsigned long long)lt_circuit_wait_ms(&t->up->circuit, lt_mono_ms()));
+		txn_fail(t, &err);
+		return;
+	}
 	if (lt_upcall_start(t->srv->up, &t->call, &err) < 0)
 		txn_fail(t, &err);
 }
@@ -419,6 +443,10 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 
 	lt_err_clear(&err);
 	t->upstream_ms = call->elapsed_ms;
+	if (lt_delivery_unhealthy(call->fail, call->status))
+		lt_circuit_failure(&t->up->circuit, lt_mono_ms());
+	else
+		lt_circuit_success(&t->up->circuit);
 	if (call->fail != LT_UP_OK) {
 		lt_upcall_error(call, t->up->cfg->name, &err);
 		lt_metrics_upstream(t->up->cfg->name, call->elapsed_ms / 1000.0,
@@ -467,6 +495,32 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 	free(out);
 }
 
+static void cb_reply(void *txn, int status, const char *ctype, const char *body, size_t len)
+{
+	txn_reply(txn, status, ctype, body, len);
+}
+
+static void cb_fail(void *txn, const struct lt_err *e)
+{
+	txn_fail(txn, e);
+}
+
+/* What queue mode (gateway/callback.c) needs of this transaction. */
+static struct lt_cbreq txn_cbreq(struct lt_txn *t)
+{
+	struct evhttp_request *req = t->req;
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct lt_cbreq r = {
+		.srv = t->srv, .route = t->route, .request_id = t->request_id, .client = t->client,
+		.body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "", .body_len = t->bytes_in,
+		.content_type = evhttp_find_header(h, "Content-Type"),
+		.idem_header = evhttp_find_header(h, "Idempotency-Key"),
+		.reply = cb_reply, .fail = cb_fail, .txn = t,
+	};
+	return r;
+}
+
 void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 {
 	struct lt_listener_rt *l = arg;
@@ -512,6 +566,12 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 		}
 		id = lt_tls_identity(ssl);
 		snprintf(t->client, sizeof(t->client), "%s", id->display);
+		if (lt_callback_is_status(t->method, t->path)) {
+			struct lt_cbreq r = txn_cbreq(t);
+
+			lt_callback_status(&r, t->path, id);
+			return;
+		}
 		if (lt_router_match(&gen->router, l->index, t->method, t->path, strlen(t->path), &t->route, allow,
 				    sizeof(allow), &err) < 0)
 			goto fail;
@@ -520,6 +580,11 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 				   id->verified ? id->display : "without a verified certificate", t->route->name);
 			goto fail;
 		}
+	} else if (lt_callback_is_status(t->method, t->path)) {
+		struct lt_cbreq r = txn_cbreq(t);
+
+		lt_callback_status(&r, t->path, NULL);
+		return;
 	} else if (lt_router_match(&gen->router, l->index, t->method, t->path, strlen(t->path), &t->route, allow,
 				   sizeof(allow), &err) < 0) {
 		goto fail;
@@ -544,14 +609,34 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 	}
 	if (t->route->upstream_index >= 0)
 		t->up = lt_gen_upstream(gen, srv->loop, t->route->upstream_index);
+	if (t->route->mode == LT_MODE_QUEUE && rs == NULL) {
+		struct lt_cbreq r = txn_cbreq(t);
+
+		lt_callback_accept(&r, NULL, NULL);
+		return;
+	}
 	if (rs != NULL) {
 		struct lt_map_vars vars = { txn_var, t };
 		const char *body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "";
+		size_t body_len = t->bytes_in;
 		json_t *doc = NULL;
 		int rc;
 
-		if (lt_map_decode(rs, body, t->bytes_in, &doc, &err) < 0)
+		if (lt_map_in(rs) == LT_FMT_QUERY) {
+			/* A GET callback (VNPAY's IPN) carries its fields in the query string. */
+			body = uri ? evhttp_uri_get_query(uri) : NULL;
+			body = body ? body : "";
+			body_len = strlen(body);
+		}
+		if (lt_map_decode(rs, body, body_len, &doc, &err) < 0)
 			goto fail;
+		if (t->route->mode == LT_MODE_QUEUE) {
+			struct lt_cbreq r = txn_cbreq(t);
+
+			lt_callback_accept(&r, doc, &vars);
+			json_decref(doc);
+			return;
+		}
 		rc = lt_map_apply(rs, doc, &vars, &t->doc, &err);
 		json_decref(doc);
 		if (rc < 0)

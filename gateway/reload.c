@@ -46,6 +46,7 @@ int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e)
 	struct lt_config *cfg = NULL;
 	struct lt_gen *g, *old = srv->gen;
 	char audit[256];
+	const char *queue_route = "";
 
 	lt_log_info("reload (%s): loading %s", source, srv->config_path);
 	if (lt_config_load(srv->config_path, &cfg, &d) < 0) {
@@ -71,7 +72,12 @@ int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e)
 	for (size_t i = 0; i < d.n; i++)
 		lt_log_warn("reload: %s", d.v[i].text);
 	lt_diags_free(&d);
-	if (same_listeners(old->cfg, cfg, e) < 0) {
+	int one_loop = lt_server_loops() > 1 && lt_workers_single_loop_routes(cfg, &queue_route) > 0;
+
+	if (one_loop)
+		lt_err_set(e, 422, "reload.refused", "route '%s' is in queue mode, which runs on one event loop, and "
+			   "the gateway runs %zu: restart it to add queue-mode routes", queue_route, lt_server_loops());
+	if (one_loop || same_listeners(old->cfg, cfg, e) < 0) {
 		lt_config_free(cfg);
 		refuse_audit(source, e);
 		return -1;

@@ -13,10 +13,13 @@
 
 #include "gateway/server.h"
 #include "gateway/admin.h"
+#include "gateway/delivery.h"
 #include "gateway/log.h"
+#include "gateway/metrics.h"
 #include "gateway/pipeline.h"
 #include "gateway/reload.h"
 #include "gateway/workers.h"
+#include "gateway/store.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -98,6 +101,7 @@ struct lt_gen *lt_gen_build(struct lt_config *cfg, struct lt_err *e)
 
 		u->cfg = uc;
 		lt_session_init(&u->session, uc);
+		lt_circuit_init(&u->circuit, uc->circuit_failures, (uint64_t)uc->circuit_cooldown_ms);
 		for (size_t k = 0; k < uc->n_headers; k++)
 			u->headers = lt_header_add(u->headers, uc->headers[k].name, uc->headers[k].value);
 		if ((line = lt_auth_static_header(&uc->auth)) != NULL) {
@@ -309,6 +313,19 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	lt_server_drain(srv);
 }
 
+/* lienthong_circuit_open and the status page: the main loop's breaker (each loop keeps its own;
+ * the delivery worker's calls, the likeliest to trip one, run on the main loop). */
+static int circuit_open(void *arg, const char *upstream)
+{
+	struct lt_server *srv = arg;
+	const struct lt_config *cfg = srv->gen->cfg;
+
+	for (size_t i = 0; i < cfg->n_upstreams; i++)
+		if (strcmp(cfg->upstreams[i].name, upstream) == 0)
+			return lt_gen_upstream(srv->gen, 0, (int)i)->circuit.state == LT_CIRCUIT_OPEN;
+	return 0;
+}
+
 static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct lt_err err;
@@ -345,6 +362,16 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 
 		n_loops = cores > 0 ? (size_t)cores : 1;
 	}
+	if (n_loops > 1) {
+		const char *route = NULL;
+		size_t n = lt_workers_single_loop_routes(cfg, &route);
+
+		if (n > 0) {
+			lt_log_warn("gateway.workers: running one event loop, not %zu: %zu queue-mode route(s) ('%s', ...) "
+				    "are served by the main loop only, where the store answers", n_loops, n, route);
+			n_loops = 1;
+		}
+	}
 	/* Loops are told about reloads and stops from the main loop: libevent must lock. */
 	if (n_loops > 1 && evthread_use_pthreads() < 0) {
 		lt_config_free(cfg);
@@ -369,6 +396,10 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 		lt_err_set(&err, 0, "curl", "cannot initialise libcurl");
 		goto fail;
 	}
+	srv->store = lt_store_open(cfg->gateway.store, srv->base, &err);
+	if (srv->store == NULL)
+		goto fail;
+	srv->delivery = lt_delivery_new(srv, srv->store);
 	if (lt_server_listen(srv, cfg, 1, &err) < 0)
 		goto fail;
 	signal(SIGPIPE, SIG_IGN);
@@ -384,6 +415,7 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	}
 	if (lt_workers_start(srv, &err) < 0)
 		goto fail;
+	lt_metrics_hook_circuit(circuit_open, srv);
 	lt_log_info("lienthong %s started with %s: %zu routes, %zu upstreams, %zu event loops", LT_VERSION,
 		    config_path, cfg->n_routes, cfg->n_upstreams, n_loops);
 	return 0;
@@ -432,6 +464,9 @@ void lt_server_free(struct lt_server *srv)
 		if (srv->listeners[i].http != NULL)
 			evhttp_free(srv->listeners[i].http);
 	free(srv->listeners);
+	/* The writer finishes what was submitted (state updates of the last deliveries) first. */
+	lt_store_close(srv->store);
+	lt_delivery_free(srv->delivery);
 	lt_upclient_free(srv->up);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);

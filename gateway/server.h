@@ -15,18 +15,22 @@
 #include <openssl/ssl.h>
 
 #include "gateway/certs.h"
+#include "gateway/circuit.h"
 #include "gateway/config.h"
 #include "gateway/router.h"
 #include "gateway/session.h"
 #include "gateway/upstream.h"
 
 struct lt_server;
+struct lt_store;
+struct lt_delivery;
 
 /* Per-upstream runtime state of a generation. */
 struct lt_upstream_rt {
 	const struct lt_upstream_cfg *cfg;  /* borrowed from the generation's config */
 	struct curl_slist *headers;         /* configured headers + static auth: copied into each call */
 	struct lt_session session;          /* login/oauth2 token */
+	struct lt_circuit circuit;          /* sync calls and queued deliveries alike */
 };
 
 struct lt_gen {
@@ -66,6 +70,8 @@ struct lt_server {
 	int ready;                          /* set when the loop starts: /readyz says "starting" before */
 	uint64_t drain_started_ms;           /* when SIGTERM arrived */
 	char *config_path;
+	struct lt_store *store;              /* queue mode's durable messages (gateway/store.h) */
+	struct lt_delivery *delivery;        /* their delivery worker (gateway/delivery.h) */
 	/* Workers (gateway/workers.c): the main server is loop 0 and also owns the admin listener and
 	 * the signals; each worker is a struct lt_server of its own with its loop, listeners (bound with
 	 * SO_REUSEPORT), upstream client and generation reference, run by its own thread. */

@@ -146,6 +146,16 @@ void lt_workers_stop(struct lt_server *srv)
 	srv->n_workers = 0;
 }
 
+size_t lt_workers_single_loop_routes(const struct lt_config *cfg, const char **first)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		if (cfg->routes[i].mode == LT_MODE_QUEUE && n++ == 0 && first != NULL)
+			*first = cfg->routes[i].name;
+	return n;
+}
+
 size_t lt_workers_inflight(const struct lt_server *srv)
 {
 	size_t n = srv->inflight;

@@ -21,6 +21,9 @@ void lt_workers_post(struct lt_server *srv, struct lt_gen *g, int drain);
 /* After the main loop ended: drain the workers (or end them at once after a second signal),
  * join their threads and free them. Idempotent. */
 void lt_workers_stop(struct lt_server *srv);
+/* The routes that keep the process on one loop: queue mode answers from the store, whose results
+ * come back on the main loop only (gateway/store.h). 0 when cfg can run on several loops. */
+size_t lt_workers_single_loop_routes(const struct lt_config *cfg, const char **first);
 /* Requests in flight on every loop. */
 size_t lt_workers_inflight(const struct lt_server *srv);
 

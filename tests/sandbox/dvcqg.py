@@ -608,17 +608,24 @@ def main(argv=None):
     p.add_argument("--verbose", action="store_true", help="print one line per request and its answer")
     args = p.parse_args(argv)
 
-    def say(line):
-        print(line, flush=True)
-
     srv = DvcqgSandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                        username=args.username, password=args.password, dstcode=args.dstcode,
                        host=args.host, printer=say if args.verbose else None)
+    return serve_until_signal(srv, f"dvcqg sandbox: listening on {srv.url} (client certificates from "
+                                   f"{args.client_ca})")
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def serve_until_signal(srv, banner):
+    """Standalone use: starts srv, says banner, serves until SIGTERM or SIGINT, stops. Exit status."""
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     srv.start()
-    say(f"dvcqg sandbox: listening on {srv.url} (client certificates from {args.client_ca})")
+    say(banner)
     while not done.wait(1.0):
         pass
     srv.stop()

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "gateway/config.h"
@@ -57,7 +58,8 @@ static FILE *create(const char *name, mode_t mode)
 
 static int write_pair(const char *base, const char *cn, long from_s, long to_s, mode_t key_mode)
 {
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	/* The bank's key verifies `verify: { type: rsa }` signatures, so it must be RSA. */
+	EVP_PKEY *k = strcmp(base, "bank") == 0 ? EVP_RSA_gen(2048) : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *x;
 	char name[64];
 	FILE *f;
@@ -345,6 +347,7 @@ static void test_full_config(void **state)
 	r = &c->routes[2];
 	assert_int_equal(r->verify.type, LT_VERIFY_RSA);
 	assert_path(r->verify.public_key, certs, "bank.pub");
+	assert_non_null(r->verify.pkey);           /* loaded once, with the config */
 	assert_int_equal(r->verify.form, LT_CANON_JOIN);
 	assert_int_equal(r->verify.n_fields, 3);
 	assert_string_equal(r->verify.separator, "|");

@@ -520,7 +520,18 @@ static void test_scale(void **state)
 	assert_fields_fail("    a: { from: a, scale: 100 }\n", "{\"a\":1.5}", "mapping.scale", "a",
 			   "field 'a' (1.5) is not an integer amount");
 	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: 0 }\n",
-			  FIX "t.yaml:3:26: scale must be a positive integer");
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
+	/* VNPAY's amount read back: divided exactly, or refused. */
+	m = load("request:\n  fields:\n    amount: { from: vnp_Amount, type: integer, scale: 0.01 }\n");
+	assert_maps(m, "{\"vnp_Amount\":\"12000000\"}", "{\"amount\":120000}");
+	assert_maps(m, "{\"vnp_Amount\":-500}", "{\"amount\":-5}");
+	assert_map_fails(m, "{\"vnp_Amount\":\"12000050\"}", 422, "mapping.scale", "amount",
+			 "field 'vnp_Amount' (12000050) is not a whole multiple of 100");
+	lt_map_free(m);
+	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: 0.5 }\n",
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
+	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: \"0.01\" }\n",
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
 }
 
 static void test_phone(void **state)
@@ -642,16 +653,18 @@ static void test_compile_errors(void **state)
 	(void)state;
 	assert_load_fails("request:\n  fields:\n    a: { from: x, requird: true }\n",
 			  FIX "t.yaml:3:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
+			  "when, mask, each, fields, render, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
 			  "pattern, max_length, min, max)");
 	assert_load_fails("request:\n  fields:\n    a: { from: x, unaccent: true }\n",
 			  FIX "t.yaml:3:19: rule 'unaccent' is not supported yet");
-	assert_load_fails("request:\n  in: json\n  out: soap\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:3:8: format 'soap' is not supported yet");
+	assert_load_fails("request:\n  in: json\n  out: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:3:8: out: query is not supported (a query string is read from the caller's URL); use form");
+	assert_load_fails("request:\n  fields:\n    a: { from: x }\nresponse:\n  in: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:5:7: in: query is for a request (the caller's URL), not for an answer");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:2:7: unknown format 'yaml' (known: json, xml, soap, form, query)");
 	assert_load_fails("request:\n  root: t:Import\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:2:3: 'root' is for xml and soap documents, which are not supported yet");
+			  FIX "t.yaml:2:3: 'root' is for 'out: xml' and 'out: soap'");
 	assert_load_fails("request:\n  fields:\n    a: { from: \"x..y\" }\n",
 			  FIX "t.yaml:3:16: invalid path 'x..y': a name is missing at character 3");
 	assert_load_fails("request:\n  fields:\n    a: { from: \"fees[01]\" }\n",
@@ -663,7 +676,7 @@ static void test_compile_errors(void **state)
 	assert_load_fails("request:\n  fields:\n    a: { from: x, value: 1 }\n",
 			  FIX "t.yaml:3:19: field 'a' has both 'from' and 'value'");
 	assert_load_fails("request:\n  fields:\n    a: { required: true }\n",
-			  FIX "t.yaml:3:5: field 'a' needs one of from, value, var, template or default");
+			  FIX "t.yaml:3:5: field 'a' needs one of from, value, var, template, render or default");
 	assert_load_fails("request:\n  fields:\n    a: x\n",
 			  FIX "t.yaml:3:8: field 'a' needs a mapping of rules, such as { from: path }");
 	assert_load_fails("request:\n  fields:\n    a.b: { from: x }\n    a: { from: y }\n",
@@ -711,7 +724,7 @@ static void test_compile_reports_every_problem(void **state)
 			  "    response: { in: a.json, expect: b.json }\n",
 			  FIX "t.yaml:1:1: unknown key 'reqest' in a mapping file (known: request, response, examples)\n"
 			  FIX "t.yaml:4:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
+			  "when, mask, each, fields, render, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
 			  "pattern, max_length, min, max)\n"
 			  FIX "t.yaml:5:16: invalid path '[': bad index at character 1 (write [N] or [])\n"
 			  FIX "t.yaml:8:15: example 'e' has a response, but the mapping has no response section");
@@ -834,6 +847,20 @@ static void test_dvcqg_examples(void **state)
 	assert_examples_pass(DVCQG "dossier-lookup.yaml");
 }
 
+/* The shipped payment-callback mappings (docs/city-api.md § Payment notifications). */
+static void test_payment_callback_examples(void **state)
+{
+	(void)state;
+	assert_examples_pass("../../mappings/vnpay/ipn-to-city.yaml");
+	assert_examples_pass("../../mappings/momo/ipn-to-city.yaml");
+	assert_examples_pass("../../mappings/keypay/confirm-to-city.yaml");
+	/* The FORMATS.md VNPAY IPN as it arrives in the URL: VND x 100 back to VND, both codes 00 = paid. */
+	assert_golden("../../mappings/vnpay/ipn-to-city.yaml", 0, "../../mappings/vnpay/examples/ipn-paid.query",
+		      "../../mappings/vnpay/examples/ipn-paid.city.json", NULL);
+	assert_golden("../../mappings/vnpay/ipn-to-city.yaml", 1, "../../mappings/vnpay/examples/verdict-ok.json",
+		      "../../mappings/vnpay/examples/verdict-ok.vnpay.json", NULL);
+}
+
 static void test_dvcqg_golden(void **state)
 {
 	(void)state;
@@ -921,6 +948,7 @@ int main(void)
 		cmocka_unit_test(test_examples_report_differences),
 		cmocka_unit_test(test_dvcqg_examples),
 		cmocka_unit_test(test_dvcqg_golden),
+		cmocka_unit_test(test_payment_callback_examples),
 		cmocka_unit_test(test_dvcqg_refusals),
 	};
 
