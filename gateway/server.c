@@ -20,6 +20,7 @@
 #include "gateway/reload.h"
 #include "gateway/workers.h"
 #include "gateway/store.h"
+#include "gateway/storewatch.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -416,6 +417,8 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	if (lt_workers_start(srv, &err) < 0)
 		goto fail;
 	lt_metrics_hook_circuit(circuit_open, srv);
+	if (lt_storewatch_start(srv) < 0)
+		lt_log_warn("the store's message counts are not available to /metrics and /status");
 	lt_log_info("lienthong %s started with %s: %zu routes, %zu upstreams, %zu event loops", LT_VERSION,
 		    config_path, cfg->n_routes, cfg->n_upstreams, n_loops);
 	return 0;

@@ -22,7 +22,7 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 enum { ST_INSERT, ST_FIND_KEY, ST_GET, ST_LIST, ST_CLAIM_SEL, ST_CLAIM_UPD, ST_NEXT_DUE, ST_UPDATE,
-       ST_REPLAY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_N };
+       ST_REPLAY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT, ST_N };
 
 static const char *const sql_text[ST_N] = {
 	[ST_INSERT] = "INSERT INTO messages (id, route, upstream, path, idem_key, content_type, request_id, body, "
@@ -46,6 +46,7 @@ static const char *const sql_text[ST_N] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_COUNT] = "SELECT state, COUNT(*) FROM messages GROUP BY state",
 };
 
 static const char schema[] =
@@ -313,6 +314,22 @@ static int run_claim(struct lt_store *s, struct lt_store_op *op)
 	return 0;
 }
 
+static int run_count(struct lt_store *s, struct lt_store_op *op)
+{
+	static const char *const states[4] = { "queued", "delivering", "delivered", "dead" };
+	sqlite3_stmt *st = stmt(s, ST_COUNT);
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+
+		for (int i = 0; i < 4 && state != NULL; i++)
+			if (strcmp(state, states[i]) == 0)
+				op->counts[i] = sqlite3_column_int64(st, 1);
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(s, op, "count messages");
+}
+
 static int run_op(struct lt_store *s, struct lt_store_op *op)
 {
 	sqlite3_stmt *st;
@@ -338,6 +355,8 @@ static int run_op(struct lt_store *s, struct lt_store_op *op)
 		bind_text(st, 5, op->msg.last_error);
 		sqlite3_bind_int64(st, 6, op->now);
 		return sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, op, "update a message");
+	case LT_STORE_COUNT:
+		return run_count(s, op);
 	case LT_STORE_REPLAY:
 		st = stmt(s, ST_REPLAY);
 		sqlite3_bind_text(st, 1, op->msg.id, -1, SQLITE_TRANSIENT);

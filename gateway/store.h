@@ -44,7 +44,8 @@ enum lt_store_kind {
 	LT_STORE_LIST,     /* in: state, limit; out: rows (without bodies) */
 	LT_STORE_CLAIM,    /* in: upstream, limit, now: queued and due -> delivering; out: rows, next_due */
 	LT_STORE_UPDATE,   /* in: msg.id, msg.state, attempts, next_at, last_error */
-	LT_STORE_REPLAY    /* in: msg.id: dead -> queued, attempts 0; out: replayed, found, msg (no body) */
+	LT_STORE_REPLAY,   /* in: msg.id: dead -> queued, attempts 0; out: replayed, found, msg (no body) */
+	LT_STORE_COUNT     /* out: counts (queued, delivering, delivered, dead): metrics and status page */
 };
 
 struct lt_store_op {
@@ -62,6 +63,7 @@ struct lt_store_op {
 	struct lt_msg *rows;
 	size_t n_rows;
 	int64_t next_due;                 /* CLAIM: earliest next_at still queued for the upstream, 0 = none */
+	int64_t counts[4];                /* COUNT: queued, delivering, delivered, dead */
 	/* Runs on the loop once the op's transaction committed (or failed). The store frees the op
 	 * after it returns: keep nothing that points into it. */
 	void (*done)(struct lt_store_op *op, void *arg);
