@@ -556,10 +556,11 @@ class Launcher:
         self.workdir = Path(workdir)
         self.gateways = []
 
-    def start(self, sandbox=None, upstream_url=None, **options):
+    def start(self, sandbox=None, upstream_url=None, configure=None, **options):
         """A running gateway whose upstream dvcqg is the sandbox (or upstream_url). options go
         to gateway_config (pin, max_body, workers, total_timeout, extra_routes, header_timeout, extra,
-        connect_timeout)."""
+        connect_timeout); configure(config, pki), when given, may add upstreams and routes to the
+        config dict before it is written."""
         if upstream_url is None:
             upstream_url = sandbox.url
         for attempt in range(1, 4):
@@ -568,7 +569,10 @@ class Launcher:
             admin = free_port()
             while admin == public:
                 admin = free_port()
-            gw = Gateway(self.pki, wd, gateway_config(self.pki, wd, public, admin, upstream_url, **options))
+            config = gateway_config(self.pki, wd, public, admin, upstream_url, **options)
+            if configure is not None:
+                configure(config, self.pki)
+            gw = Gateway(self.pki, wd, config)
             self.gateways.append(gw)
             try:
                 return gw.start()

@@ -10,7 +10,8 @@ import urllib.parse
 import pytest
 
 from bank import Bank, Keypay, Momo, Vnpay, join, pairs, php_urlencode, sorted_query
-from dvcqg import DvcqgSandbox, peer_cn
+from dvcqg import DvcqgSandbox
+from mtls import peer_cn
 
 # FORMATS.md §3.1, §3.2, §2.9 (the invented and the published sandbox keys).
 VNPAY_SECRET = "TESTSECRETKEY1234567890ABCDEFGHI"

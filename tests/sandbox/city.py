@@ -29,13 +29,16 @@ import json
 import sys
 import time
 
-from dvcqg import DvcqgSandbox, _Server, peer_cn, say, serve_until_signal
+from dvcqg import DvcqgSandbox, say
+from mtls import _Server, peer_cn
 
 CITY_BASE = "/city"
 
 
 class CitySandbox(DvcqgSandbox):
     """The simulated city endpoint. Every public method is thread-safe."""
+
+    name = "city"
 
     def __init__(self, port=0, cert=None, key=None, client_ca=None, host="127.0.0.1", printer=None):
         super().__init__(port=port, cert=cert, key=key, client_ca=client_ca, host=host, printer=printer)
@@ -167,7 +170,7 @@ def main(argv=None):
 
     srv = CitySandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                       host=args.host, printer=say if args.verbose else None)
-    return serve_until_signal(srv, f"city sandbox: listening on {srv.url}")
+    return srv.serve_until_signalled(say)
 
 if __name__ == "__main__":
     sys.exit(main())
