@@ -6,6 +6,7 @@
 #include "gateway/workers.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
+#include "gateway/reload.h"
 
 /* On the worker's loop: a new generation and/or a stop from the main loop. */
 static void on_cmd(evutil_socket_t fd, short what, void *arg)
@@ -23,6 +24,7 @@ static void on_cmd(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->cmd_mu);
 	if (g != NULL) {
 		old = w->gen;
+		lt_reload_adopt_sessions(g, old, w->loop);
 		w->gen = g;
 		/* evhttp is not thread-safe: a worker applies the new limits to its own listeners. */
 		for (size_t i = 0; i < w->n_listeners; i++)
