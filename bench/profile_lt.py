@@ -42,7 +42,7 @@ def callgrind_route(run, c, stub, tmp, conf, outdir, secs):
     """Without hardware counters: lienthong under callgrind, collecting only while wrk runs (start-up,
     mapping compilation and shutdown are left out), c=1 for secs; Ir per request from wrk's count."""
     out = os.path.join(tmp, f"callgrind-{c.cid}.out")
-    lt = run.Server("lienthong-callgrind", ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+    lt = run.Server("lienthong-callgrind", ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                                             f"--callgrind-out-file={out}", run.LT, "run", "-c", conf],
                     19105, tmp)
     lt.start()
@@ -54,10 +54,11 @@ def callgrind_route(run, c, stub, tmp, conf, outdir, secs):
         subprocess.run(["callgrind_control", "--instr=off", str(lt.proc.pid)], check=True, stdout=subprocess.DEVNULL)
     finally:
         lt.stop()
+    shutil.copy(out, os.path.join(outdir, f"{c.cid}.callgrind.out"))    # for kcachegrind; git-ignored
     for mode, name in (("yes", "inclusive"), ("no", "self")):
         with open(os.path.join(outdir, f"{c.cid}-callgrind-{name}.txt"), "w") as f:
             f.write(f"# {c.label}: {point['requests']} requests at c=1 under callgrind\n")
-            subprocess.run(["callgrind_annotate", f"--inclusive={mode}", "--threshold=99.5", out], stdout=f, check=True)
+            subprocess.run(["callgrind_annotate", "--auto=no", f"--inclusive={mode}", "--threshold=99", out], stdout=f, check=True)
     return point
 
 

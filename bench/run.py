@@ -174,16 +174,21 @@ class Server:
             self.proc.wait()
 
 
-def nginx_server(name, template, port, tmp, subst):
-    prefix = os.path.join(tmp, name)
-    os.makedirs(prefix, exist_ok=True)
+def render(template, out, subst):
+    """Writes template to out with every @NAME@ replaced by subst[NAME]."""
     with open(template, encoding="utf-8") as f:
         text = f.read()
     for k, v in subst.items():
         text = text.replace("@" + k + "@", v)
-    conf = os.path.join(prefix, "nginx.conf")
-    with open(conf, "w", encoding="utf-8") as f:
+    with open(out, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def nginx_server(name, template, port, tmp, subst):
+    prefix = os.path.join(tmp, name)
+    os.makedirs(prefix, exist_ok=True)
+    conf = os.path.join(prefix, "nginx.conf")
+    render(template, conf, subst)
     return Server(name, ["nginx", "-p", prefix + "/", "-c", conf, "-e", os.path.join(prefix, "error.log"),
                          "-g", "daemon off;"], port, tmp)
 
@@ -192,9 +197,9 @@ def nginx_server(name, template, port, tmp, subst):
 
 class Contender:
     def __init__(self, cid, label, server, url, body, expect_answer, expect_upstream, stub_port,
-                 ctype="application/json", note="", key_order=True):
+                 ctype="application/json", note="", key_order=True, up_path="/adapter"):
         self.cid, self.label, self.server, self.url, self.body = cid, label, server, url, body
-        self.key_order = key_order
+        self.key_order, self.up_path = key_order, up_path
         self.expect_answer, self.expect_upstream = expect_answer, expect_upstream
         self.stub_port, self.ctype, self.note = stub_port, ctype, note
 
@@ -250,19 +255,15 @@ def build_contenders(tmp, certs):
              "ANSWER": compact(STUB_ANSWER), "LOGIN": compact(STUB_LOGIN)}
 
     vnpt, vnpt_note = vnpt_case()
-    vnpt_route = ""
+    subst.update(VNPT_ROUTE="", VNPT_UPSTREAM="", VNPT_ANSWER="")
     if vnpt:
-        vnpt_route = ("  vnpt:\n    listener: plain\n    match: { method: POST, path: /v1/vnpt/receipts }\n"
-                      f"    mapping: {vnpt['mapping']}\n    upstream: stub_vnpt\n")
-        subst["VNPT_ANSWER"] = open(vnpt["answer"], encoding="utf-8").read().replace("'", "\\'")
-    subst["VNPT_ROUTE"] = vnpt_route
-    with open(os.path.join(BENCH, "conf", "lienthong.yaml"), encoding="utf-8") as f:
-        conf = f.read()
-    for k, v in subst.items():
-        conf = conf.replace("@" + k + "@", v)
+        subst["VNPT_ROUTE"] = ("  vnpt:\n    listener: plain\n    match: { method: POST, path: /v1/vnpt/receipts }\n"
+                               f"    mapping: {vnpt['mapping']}\n    upstream: stub_vnpt\n")
+        subst["VNPT_UPSTREAM"] = "  stub_vnpt: { url: http://127.0.0.1:19001/vnpt }\n"
+        with open(vnpt["answer"], encoding="utf-8") as f:     # an nginx '...' string: no ' or $ unescaped
+            subst["VNPT_ANSWER"] = f.read().replace("\\", "\\\\").replace("'", "\\'").replace("$", "${dollar}")
     lt_conf = os.path.join(tmp, "lienthong.yaml")
-    with open(lt_conf, "w", encoding="utf-8") as f:
-        f.write(conf)
+    render(os.path.join(BENCH, "conf", "lienthong.yaml"), lt_conf, subst)
     r = subprocess.run([LT, "check", "-c", lt_conf], capture_output=True, text=True)
     if r.returncode != 0:
         raise BenchError("lienthong check of the bench config failed:\n" + r.stdout + r.stderr)
@@ -297,7 +298,8 @@ def build_contenders(tmp, certs):
         exp_up = lt_map(vnpt["mapping"], vnpt["req"], var=f"{var[0]}={var[1]}" if var else None)
         exp_ans = lt_map(vnpt["mapping"], vnpt["answer"], response=True)
         cs.append(Contender("lt-vnpt", "(6) lienthong VNPT receipt", lt, "http://127.0.0.1:19105/v1/vnpt/receipts",
-                            vbody, exp_ans, exp_up, 19001, note="JSON -> SOAP with a rendered XML document"))
+                            vbody, exp_ans, exp_up, 19001, note="JSON -> SOAP with a rendered XML document",
+                            up_path="/vnpt"))
     else:
         skipped.append(("(6) lienthong VNPT receipt", vnpt_note))
     cs += [
@@ -349,9 +351,9 @@ def check_contender(c, record_log, certs):
     with open(record_log, "rb") as f:
         f.seek(before)
         lines = [json.loads(line) for line in f.read().splitlines() if line.strip()]
-    bodies = [ln["body"].encode("utf-8") for ln in lines if ln["uri"] == "/adapter"]
+    bodies = [ln["body"].encode("utf-8") for ln in lines if ln["uri"] == c.up_path]
     if len(bodies) != 1:
-        raise BenchError(f"{c.label}: the stub saw {len(bodies)} calls to /adapter, expected 1")
+        raise BenchError(f"{c.label}: the stub saw {len(bodies)} calls to {c.up_path}, expected 1")
     up_json = c.expect_upstream.lstrip()[:1] in (b"{", b"[")
     if not same(bodies[0], c.expect_upstream, up_json, c.key_order):
         raise BenchError(f"{c.label}: the stub saw the wrong body\n  got:      {bodies[0][:600]!r}\n"
