@@ -4,7 +4,8 @@
 Owns the whole benchmark run: the payload, the certificates, starting and stopping every server
 it measures (only the processes it started, by pid), the correctness checks, the timed wrk runs
 and their CPU / memory / noise accounting, and the report (bench/results.md, bench/results.png,
-bench/results.json). `make bench` runs it; BENCH_QUICK=1 runs one rep of 3 s per point.
+bench/results.json). `make bench` runs it; BENCH_QUICK=1 runs one rep of 3 s per point;
+BENCH_ONLY=id,id keeps only those contenders.
 
 Design (shared/BENCH.md): wrk -t1 pinned to CPU 0, every server (the stub included) pinned to
 CPU 1; CPU per request of each gateway from /proc/<pid>/stat deltas; ratios computed within each
@@ -308,6 +309,13 @@ def build_contenders(tmp, certs):
         Contender("lt-tls", "(7b) lienthong TLS + mTLS up", lt, "https://127.0.0.1:19106" + path, body,
                   city_answer, up_body, 19443, note="TLS listener with client_auth: none, mutual TLS upstream"),
     ]
+    only = [x for x in os.environ.get("BENCH_ONLY", "").split(",") if x]
+    if only:
+        unknown = set(only) - {c.cid for c in cs}
+        if unknown:
+            raise BenchError(f"BENCH_ONLY names unknown contenders {sorted(unknown)} "
+                             f"(known: {', '.join(c.cid for c in cs)})")
+        cs = [c for c in cs if c.cid in only]
     return stub, record, cs, skipped
 
 
@@ -395,7 +403,7 @@ def run_wrk_once(c, stub, conc, secs):
     return {
         "rps": r["requests"] / elapsed, "requests": r["requests"], "p50_ms": r["p50"] / 1000,
         "p99_ms": r["p99"] / 1000, "mean_ms": r["mean"] / 1000,
-        "cpu_ms_per_1k": gw / TICK * 1e6 / r["requests"],                 # seconds per 1000 requests * 1000
+        "cpu_ms_per_1k": gw / TICK * 1e6 / r["requests"],                 # ms per 1,000 requests = µs per request
         "stub_cpu_ms_per_1k": st / TICK * 1e6 / r["requests"],
         "wrk_cpu_core": wrk_ticks / TICK / elapsed, "foreign_core": foreign,
     }
