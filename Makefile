@@ -41,7 +41,7 @@ PYTHON  := /usr/bin/python3
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps asan unit e2e test demo certs check-config clean bench
+.PHONY: all deps asan unit e2e test demo certs check-config clean fuzz fuzz-replay bench
 all: lienthong
 
 deps:
@@ -81,9 +81,44 @@ unit: $(UNIT_BINS)
 e2e: build/asan/lienthong
 	LIENTHONG_BIN=$(CURDIR)/build/asan/lienthong $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
+# The release build is part of the test: -O2 finds warnings (-Werror) that -O1 does not.
 test: deps
+	$(MAKE) lienthong
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) e2e
+
+# Fuzzing (tests/fuzz/README.md): every module but main.c built with clang and coverage, linked
+# with each target's driver. fuzz-replay runs each seed corpus once; fuzz runs each target for
+# FUZZ_SECONDS, new inputs going to build/fuzz/new-TARGET (the seed corpus is only read).
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN := 65536
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_LIB     := $(LIB_SRCS:%.c=build/fuzz/%.o)
+.SECONDARY: $(FUZZ_LIB)
+
+build/fuzz/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	@$(FUZZ_CC) $(DEFS) $(INC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/%/fuzz.c $(FUZZ_LIB) $(HDRS) tests/fuzz/roundtrip.h
+	@echo "  LD fuzz $@"
+	@$(FUZZ_CC) $(DEFS) $(INC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) \
+		$(PKG_LIBS) -lm
+
+fuzz-replay: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz-replay $$t"; \
+		build/fuzz/fuzz_$$t -runs=0 -max_len=$(FUZZ_MAX_LEN) tests/fuzz/$$t/corpus >build/fuzz/replay-$$t.log 2>&1 \
+		|| { cat build/fuzz/replay-$$t.log; exit 1; }; tail -n 1 build/fuzz/replay-$$t.log; done
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz $$t for $(FUZZ_SECONDS)s"; mkdir -p build/fuzz/new-$$t; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -print_final_stats=1 \
+		-dict=tests/fuzz/$$t/$$t.dict -artifact_prefix=build/fuzz/ build/fuzz/new-$$t tests/fuzz/$$t/corpus; done
 
 certs:
 	@certs/gen.sh certs/dev

@@ -2,19 +2,19 @@
 # gen.sh OUTDIR: the development PKI of lienthong (tests, demo, conf/lienthong.yaml).
 #
 # Owns every file it writes in OUTDIR; certs/README.md says what each one is. EC P-256 keys,
-# SHA-256 signatures, 30 days of validity. Running it again is free: when OUTDIR already holds a
-# complete, consistent set that is valid for at least one more day, nothing is touched, so a test
+# SHA-256 signatures, 90 days of validity. Running it again is free: when OUTDIR already holds a
+# complete, consistent set that is valid for at least 31 more days, nothing is touched, so a test
 # run or `make demo` never pulls certificates from under a running gateway. Otherwise the whole set
 # is made again in a scratch folder and only then moved in, so an interrupted run never leaves a
 # CA that does not match its leaves. These keys are for development only: certs/dev/ is git-ignored.
 set -eu
 
-DAYS=30
-MIN_LEFT=86400          # seconds of validity a kept certificate must still have
+DAYS=90          # longer than the 30 days within which `lienthong check` warns
+MIN_LEFT=2678400        # 31 days: a kept set never makes `lienthong check` warn about expiry
 
 # name issuer: every certificate of the set, with the CA that signs it ("self" for a root).
 SET="ca:self gateway:ca gw-client:ca city:ca other-client:ca sandbox:ca other-sandbox:ca
-rogue-ca:self rogue-client:rogue-ca rogue-sandbox:rogue-ca"
+bank:ca momo:ca keypay:ca rogue-ca:self rogue-client:rogue-ca rogue-sandbox:rogue-ca"
 PINS="sandbox other-sandbox"
 
 die() {
@@ -115,6 +115,10 @@ leaf city ca hanoi-dossier-system clientAuth "DNS:hanoi-dossier-system"
 leaf other-client ca some-other-system clientAuth "DNS:some-other-system"
 leaf sandbox ca localhost serverAuth "DNS:localhost, IP:127.0.0.1"
 leaf other-sandbox ca localhost serverAuth "DNS:localhost, IP:127.0.0.1"
+# The payment platforms that call the gateway back (tests/sandbox/bank.py).
+leaf bank ca vnpay-ipn clientAuth "DNS:vnpay-ipn"
+leaf momo ca momo-ipn clientAuth "DNS:momo-ipn"
+leaf keypay ca keypay-ipn clientAuth "DNS:keypay-ipn"
 
 root rogue-ca "rogue CA"
 leaf rogue-client rogue-ca hanoi-dossier-system clientAuth "DNS:hanoi-dossier-system"

@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "gateway/config.h"
+#include "gateway/certs.h"
 #include "gateway/map.h"
 #include "gateway/util.h"
 #include "gateway/ytree.h"
@@ -234,6 +235,15 @@ static void free_strv(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+static void free_kvs(struct lt_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].value);
+	}
+	free(kv);
 }
 
 static void set_list(struct cctx *x, const struct ckey *k, const struct lt_ynode *v, char *base, const char *where)
@@ -869,12 +879,39 @@ static const struct ckey match_keys[] = {
 	KSTR("path", struct lt_route_cfg, path, REQ),
 	KEND
 };
+/* canonical.values: { name: value }: what the signer puts in the signed string but the message does
+ * not carry (MoMo's accessKey); values may be secrets. */
+static void set_canon_values(struct cctx *x, const struct lt_ynode *key, const struct lt_ynode *v, void *obj,
+			     const char *where)
+{
+	struct lt_verify_cfg *vc = obj;
+	char buf[SHOW];
+
+	(void)key;
+	if (is_empty(v))
+		return;
+	if (v->type != LT_Y_MAP) {
+		bad(x, v, "'values' in %s: expected a mapping of field names to values, got %s", where, show(v, buf));
+		return;
+	}
+	vc->values = lt_xcalloc(v->n, sizeof(*vc->values));
+	for (size_t i = 0; i < v->n; i++) {
+		struct lt_kv *kv = &vc->values[vc->n_values];
+
+		if (get_string(x, v->keys[i]->str, where, v->items[i], &kv->value, &kv->secret) < 0)
+			continue;
+		kv->name = lt_xstrdup(v->keys[i]->str);
+		vc->n_values++;
+	}
+}
+
 static const struct ckey canonical_keys[] = {
 	KENUM("form", struct lt_verify_cfg, form, canon_forms, REQ),
 	KSTR("prefix", struct lt_verify_cfg, prefix, OPT),
 	KLIST("exclude", struct lt_verify_cfg, exclude, n_exclude),
 	KLIST("fields", struct lt_verify_cfg, fields, n_fields),
 	KSTR("separator", struct lt_verify_cfg, separator, OPT),
+	KFN("values", set_canon_values, OPT),
 	KEND
 };
 static const struct ckey verify_keys[] = {
@@ -1088,11 +1125,18 @@ static void check_expiry(struct cctx *x, const struct lt_ynode *at, const X509 *
 	struct tm tm;
 	char date[32];
 
-	if (X509_cmp_current_time(na) >= 0)
+	time_t soon = time(NULL) + (time_t)LT_CERT_WARN_DAYS * 86400;
+	int expired = X509_cmp_current_time(na) < 0;
+
+	/* An operator needs weeks, not hours, to get a certificate renewed by a partner's CA. */
+	if (!expired && X509_cmp_time(na, &soon) >= 0)
 		return;
 	if (ASN1_TIME_to_tm(na, &tm) != 1 || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0)
 		snprintf(date, sizeof(date), "an unreadable date");
-	warn(x, at, "certificate %.200s expired on %s", at->str, date);
+	if (expired)
+		warn(x, at, "certificate %.200s expired on %s", at->str, date);
+	else
+		warn(x, at, "certificate %.200s expires on %s, within %d days", at->str, date, LT_CERT_WARN_DAYS);
 }
 
 static X509 *read_cert(struct cctx *x, const struct lt_ynode *at, const char *abs)
@@ -1177,9 +1221,10 @@ static void check_ca(struct cctx *x, const struct lt_ynode *at, const char *abs)
 		bad(x, at, "%.200s holds no PEM certificate", at->str);
 }
 
-static void check_public_key(struct cctx *x, const struct lt_ynode *at, const char *abs)
+/* Loads an rsa route's public key once, with the config: a request never reads a file. */
+static void load_public_key(struct cctx *x, const struct lt_ynode *at, struct lt_verify_cfg *v)
 {
-	FILE *f = open_named(x, at, "public key", abs);
+	FILE *f = open_named(x, at, "public key", v->public_key);
 	EVP_PKEY *k;
 	X509 *crt = NULL;
 
@@ -1190,13 +1235,21 @@ static void check_public_key(struct cctx *x, const struct lt_ynode *at, const ch
 	if (k == NULL) {
 		rewind(f);
 		crt = PEM_read_X509(f, NULL, NULL, NULL);
+		k = crt ? X509_get_pubkey(crt) : NULL;
 	}
 	fclose(f);
 	ERR_clear_error();
-	if (k == NULL && crt == NULL)
-		bad(x, at, "%.200s is not a PEM public key or certificate", at->str);
-	EVP_PKEY_free(k);
 	X509_free(crt);
+	if (k == NULL)
+		bad(x, at, "%.200s is not a PEM public key or certificate", at->str);
+	else if (!EVP_PKEY_is_a(k, "RSA"))
+		bad(x, at, "%.200s: the key is %s, and verify type rsa needs an RSA key", at->str,
+		    EVP_PKEY_get0_type_name(k));
+	else {
+		v->pkey = k;
+		k = NULL;
+	}
+	EVP_PKEY_free(k);
 }
 
 /* ---- second pass: what needs more than one key ------------------------------------------------- */
@@ -1371,9 +1424,9 @@ static const char *known(const void *arr, size_t n, size_t size, char *buf, size
 	return buf;
 }
 
-static void check_verify(struct cctx *x, const struct lt_route_cfg *r, const struct lt_ynode *n)
+static void check_verify(struct cctx *x, struct lt_route_cfg *r, const struct lt_ynode *n)
 {
-	const struct lt_verify_cfg *v = &r->verify;
+	struct lt_verify_cfg *v = &r->verify;
 	const struct lt_ynode *vn = lt_ymap_get(n, "verify"), *key = key_node(n, "verify");
 
 	if (v->type == LT_VERIFY_HMAC && v->key == NULL)
@@ -1389,7 +1442,7 @@ static void check_verify(struct cctx *x, const struct lt_route_cfg *r, const str
 		bad(x, lt_ymap_get(vn, "algorithm"), "'algorithm' in route '%s' verify: rsa takes sha1, sha256 or "
 		    "sha512", r->name);
 	if (v->public_key != NULL)
-		check_public_key(x, lt_ymap_get(vn, "public_key"), v->public_key);
+		load_public_key(x, lt_ymap_get(vn, "public_key"), v);
 	if ((v->form == LT_CANON_JOIN || v->form == LT_CANON_PAIRS) && v->n_fields == 0 &&
 	    lt_ymap_get(vn, "canonical") != NULL)
 		bad(x, lt_ymap_get(vn, "canonical"), "route '%s' verify canonical: form %s needs 'fields'", r->name,
@@ -1591,11 +1644,7 @@ static void upstream_free(struct lt_upstream_cfg *u)
 	free(u->cert);
 	free(u->key);
 	free(u->pin);
-	for (size_t i = 0; i < u->n_headers; i++) {
-		free(u->headers[i].name);
-		free(u->headers[i].value);
-	}
-	free(u->headers);
+	free_kvs(u->headers, u->n_headers);
 	free(u->retry_status);
 	auth_free(&u->auth);
 }
@@ -1614,11 +1663,13 @@ static void route_free(struct lt_route_cfg *r)
 	free(r->verify.algorithm);
 	free(r->verify.key);
 	free(r->verify.public_key);
+	EVP_PKEY_free(r->verify.pkey);
 	free(r->verify.signature);
 	free(r->verify.prefix);
 	free_strv(r->verify.exclude, r->verify.n_exclude);
 	free_strv(r->verify.fields, r->verify.n_fields);
 	free(r->verify.separator);
+	free_kvs(r->verify.values, r->verify.n_values);
 	free(r->idempotency_key);
 	for (size_t j = 0; j < ACKS; j++) {
 		free(route_ack(r, j)->body);

@@ -115,12 +115,15 @@ struct lt_verify_cfg {
 	char *algorithm;            /* md5 | sha1 | sha256 | sha512 */
 	char *key;                  /* hmac secret (secret) */
 	char *public_key;           /* rsa: PEM path */
+	struct evp_pkey_st *pkey;   /* rsa: that file's key (an EVP_PKEY), loaded once with the config (owned) */
 	char *signature;            /* field holding the signature */
 	enum lt_canon_form form;
 	char *prefix;               /* sorted-query: only fields with this prefix */
 	char **exclude; size_t n_exclude;
 	char **fields; size_t n_fields;   /* join / pairs */
 	char *separator;            /* join: default "|" */
+	struct lt_kv *values; size_t n_values;  /* canonical values the signer knows and the message does
+						 * not carry (MoMo's accessKey); they win over the message */
 };
 
 struct lt_ack {

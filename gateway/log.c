@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "gateway/log.h"
+#include "gateway/mask.h"
 #include "gateway/util.h"
 
 enum lt_log_level lt_log_level_ = LT_LOG_INFO;
@@ -51,7 +52,24 @@ static void flush_line(struct lt_buf *b)
 	(void)!write(STDERR_FILENO, b->data, b->len);
 }
 
-static void json_kv(struct lt_buf *b, const char *k, const char *v)
+/* Every string of every line is masked (gateway/mask.h): personal data never reaches a log by
+ * default, whichever module wrote the message. extra: values a mapping marks `mask: true`. */
+static void put_masked(struct lt_buf *b, const char *v, int json, char *const *extra, size_t n_extra)
+{
+	struct lt_buf m;
+
+	lt_buf_init(&m, LOG_LINE_MAX);
+	lt_mask_text(&m, v, strlen(v), extra, n_extra);
+	if (m.overflow)
+		b->overflow = 1;
+	else if (json)
+		lt_buf_json_str(b, m.data ? m.data : "", m.len);
+	else
+		lt_buf_append(b, m.data ? m.data : "", m.len);
+	lt_buf_free(&m);
+}
+
+static void json_kv_x(struct lt_buf *b, const char *k, const char *v, char *const *extra, size_t n_extra)
 {
 	lt_buf_printf(b, ",\"%s\":", k);
 	if (v == NULL) {
@@ -59,8 +77,13 @@ static void json_kv(struct lt_buf *b, const char *k, const char *v)
 		return;
 	}
 	lt_buf_putc(b, '"');
-	lt_buf_json_str(b, v, strlen(v));
+	put_masked(b, v, 1, extra, n_extra);
 	lt_buf_putc(b, '"');
+}
+
+static void json_kv(struct lt_buf *b, const char *k, const char *v)
+{
+	json_kv_x(b, k, v, NULL, 0);
 }
 
 void lt_log_write(enum lt_log_level lvl, const char *fmt, ...)
@@ -75,7 +98,8 @@ void lt_log_write(enum lt_log_level lvl, const char *fmt, ...)
 	lt_buf_init(&b, LOG_LINE_MAX);
 	if (log_format == LT_LOG_TEXT) {
 		put_time(&b);
-		lt_buf_printf(&b, " [%s] %s", level_names[lvl], msg);
+		lt_buf_printf(&b, " [%s] ", level_names[lvl]);
+		put_masked(&b, msg, 0, NULL, 0);
 	} else {
 		lt_buf_puts(&b, "{\"time\":\"");
 		put_time(&b);
@@ -96,12 +120,19 @@ void lt_log_access(const struct lt_access *a)
 	lt_buf_init(&b, LOG_LINE_MAX);
 	if (log_format == LT_LOG_TEXT) {
 		put_time(&b);
-		lt_buf_printf(&b, " %s %s %s %d route=%s client=%s upstream=%s upstream_status=%ld "
+		struct lt_buf t;
+
+		lt_buf_init(&t, LOG_LINE_MAX);
+		lt_buf_printf(&t, " %s %s %s %d route=%s client=%s upstream=%s upstream_status=%ld "
 			      "bytes_in=%zu bytes_out=%zu latency_ms=%.3f", a->request_id ? a->request_id : "-",
 			      a->method ? a->method : "-", a->path ? a->path : "-", a->status,
 			      a->route ? a->route : "-", a->client ? a->client : "-",
 			      a->upstream ? a->upstream : "-", a->upstream_status, a->bytes_in, a->bytes_out,
 			      a->latency_ms);
+		if (a->traceparent != NULL)
+			lt_buf_printf(&t, " traceparent=%s", a->traceparent);
+		put_masked(&b, t.data ? t.data : "", 0, a->masked, a->n_masked);
+		lt_buf_free(&t);
 		flush_line(&b);
 		lt_buf_free(&b);
 		return;
@@ -109,19 +140,19 @@ void lt_log_access(const struct lt_access *a)
 	lt_buf_puts(&b, "{\"time\":\"");
 	put_time(&b);
 	lt_buf_puts(&b, "\",\"type\":\"access\"");
-	json_kv(&b, "request_id", a->request_id);
-	json_kv(&b, "method", a->method);
-	json_kv(&b, "path", a->path);
-	json_kv(&b, "route", a->route);
-	json_kv(&b, "client", a->client);
-	json_kv(&b, "upstream", a->upstream);
+	json_kv_x(&b, "request_id", a->request_id, a->masked, a->n_masked);
+	json_kv_x(&b, "method", a->method, a->masked, a->n_masked);
+	json_kv_x(&b, "path", a->path, a->masked, a->n_masked);
+	json_kv_x(&b, "route", a->route, a->masked, a->n_masked);
+	json_kv_x(&b, "client", a->client, a->masked, a->n_masked);
+	json_kv_x(&b, "upstream", a->upstream, a->masked, a->n_masked);
 	lt_buf_printf(&b, ",\"status\":%d", a->status);
 	if (a->upstream_status > 0)
 		lt_buf_printf(&b, ",\"upstream_status\":%ld", a->upstream_status);
 	else
 		lt_buf_puts(&b, ",\"upstream_status\":null");
 	if (a->error_code != NULL)
-		json_kv(&b, "error", a->error_code);
+		json_kv_x(&b, "error", a->error_code, a->masked, a->n_masked);
 	if (a->traceparent != NULL)
 		json_kv(&b, "traceparent", a->traceparent);
 	lt_buf_printf(&b, ",\"bytes_in\":%zu,\"bytes_out\":%zu,\"latency_ms\":%.3f", a->bytes_in, a->bytes_out,
@@ -142,8 +173,11 @@ void lt_log_audit(const char *event, const char *detail)
 	put_time(&b);
 	lt_buf_puts(&b, "\",\"type\":\"audit\"");
 	json_kv(&b, "event", event);
-	if (detail != NULL && *detail != '\0')
-		lt_buf_printf(&b, ",%s", detail);
+	if (detail != NULL && *detail != '\0') {
+		lt_buf_putc(&b, ',');
+		/* Masking replaces digits and letters only, so the JSON stays JSON. */
+		put_masked(&b, detail, 0, NULL, 0);
+	}
 	lt_buf_putc(&b, '}');
 	flush_line(&b);
 	lt_buf_free(&b);

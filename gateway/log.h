@@ -1,6 +1,7 @@
 /* log.h: the process's log lines: one JSON object per line on stderr (journald, a file or a pipe
  * take it from there), either a message, an access line (one per request) or an audit line.
- * The level is tested before anything is formatted (nginx's ngx_log_error habit). */
+ * The level is tested before anything is formatted (nginx's ngx_log_error habit). Every string
+ * in every line goes through gateway/mask.h: personal data is masked by default. */
 #ifndef LT_LOG_H
 #define LT_LOG_H
 
@@ -37,6 +38,8 @@ struct lt_access {
 	size_t bytes_in, bytes_out;
 	double latency_ms;
 	double upstream_ms;         /* < 0 = no upstream call */
+	char *const *masked;        /* values a mapping marks `mask: true`: hidden in every field */
+	size_t n_masked;
 };
 void lt_log_access(const struct lt_access *a);
 

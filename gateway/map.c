@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "adapters/form.h"
 #include "adapters/json.h"
+#include "adapters/xml.h"
 #include "gateway/map.h"
 #include "gateway/map_rules.h"
 #include "gateway/util.h"
@@ -24,7 +27,7 @@
 #define SHOW_DIFF     80                    /* bytes of a value shown in a difference */
 
 /* The field keys the engine handles itself; every other key is looked up in the rule table. */
-#define FIELD_KEYS "from, value, var, template, default, required, when, mask, each, fields"
+#define FIELD_KEYS "from, value, var, template, default, required, when, mask, each, fields, render"
 
 /* ---- compiled structures ---------------------------------------------------------------------- */
 
@@ -42,6 +45,7 @@ struct path {
 	char *text;              /* as written, for messages */
 	int root;                /* starts at the document root even inside `each` */
 	int every;               /* has a [] segment: the result is a list */
+	int one_is_list;         /* read from XML: one element where a list is expected is a list of one */
 	size_t n;
 	struct seg *seg;
 };
@@ -86,6 +90,8 @@ struct field {
 	int each_line, each_col;
 	struct field *fields;
 	size_t nfields;
+	struct lt_map_section *render;   /* render: a nested document written as text */
+	const struct lt_rule *sign;      /* hmac: made from the finished object (a step of steps) */
 };
 
 struct lt_map_section {
@@ -95,6 +101,16 @@ struct lt_map_section {
 	size_t nfields;
 	char **masked;           /* output paths of masked fields ("data[].Email") */
 	size_t nmasked;
+	/* XML and SOAP (adapters/xml.h) */
+	struct lt_xml_ns *ns;    /* namespaces: the mapping's prefixes, for input and output */
+	size_t nns;
+	char *root;              /* root: the element written (inside Body for SOAP) */
+	int soap;                /* soap.version: 11 or 12 */
+	char *action;            /* soap.action ("" when not given) */
+	char *ctype;             /* the content type SOAP 1.2 output goes with (action inside) */
+	char **cdata;            /* output paths of render fields, written as CDATA */
+	size_t ncdata;
+	int rendered;            /* a render: section, written without an XML declaration */
 };
 
 struct ex_part {
@@ -129,6 +145,8 @@ static void path_free(struct path *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static void section_free(struct lt_map_section *s);
+
 static void fields_free(struct field *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -161,8 +179,16 @@ static void fields_free(struct field *f, size_t n)
 		free(x->steps);
 		path_free(&x->each);
 		fields_free(x->fields, x->nfields);
+		section_free(x->render);
 	}
 	free(f);
+}
+
+static void strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void section_free(struct lt_map_section *s)
@@ -170,9 +196,16 @@ static void section_free(struct lt_map_section *s)
 	if (s == NULL)
 		return;
 	fields_free(s->fields, s->nfields);
-	for (size_t i = 0; i < s->nmasked; i++)
-		free(s->masked[i]);
-	free(s->masked);
+	strings_free(s->masked, s->nmasked);
+	strings_free(s->cdata, s->ncdata);
+	for (size_t i = 0; i < s->nns; i++) {
+		free(s->ns[i].prefix);
+		free(s->ns[i].uri);
+	}
+	free(s->ns);
+	free(s->root);
+	free(s->action);
+	free(s->ctype);
 	free(s);
 }
 
@@ -207,6 +240,7 @@ struct cc {
 	struct lt_map *m;
 	struct lt_diags *d;
 	int errors;
+	const struct lt_map_section *in;   /* the section whose input paths read: its prefixes name them */
 };
 
 static int bad(struct cc *c, const struct lt_ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -359,6 +393,26 @@ static int path_parse(const char *s, size_t len, struct path *p, char *why, size
 	return -1;
 }
 
+/* Reading XML or SOAP, a prefixed name in a path must use a prefix the section declares: an
+ * undeclared one could never match, and would silently map nothing. */
+static int path_names_check(struct cc *c, const struct lt_ynode *n, struct path *p)
+{
+	char why[LT_ERR_MSG / 2];
+
+	if (c->in == NULL || (c->in->in != LT_FMT_XML && c->in->in != LT_FMT_SOAP))
+		return 0;
+	/* XML cannot say "a list of one": a single element is that list. */
+	p->one_is_list = 1;
+	for (size_t i = 0; i < p->n; i++) {
+		const char *name = p->seg[i].name;
+
+		if (p->seg[i].kind == SEG_KEY && strchr(name, ':') != NULL &&
+		    lt_xml_name_check(name, name[0] == '@', c->in->ns, c->in->nns, why, sizeof(why)) < 0)
+			return bad(c, n, "invalid path '%s': %s", p->text, why);
+	}
+	return 0;
+}
+
 static int path_compile(struct cc *c, const struct lt_ynode *n, struct path *p)
 {
 	const char *s;
@@ -370,7 +424,7 @@ static int path_compile(struct cc *c, const struct lt_ynode *n, struct path *p)
 		path_free(p);
 		return bad(c, n, "invalid path '%s': %s", s, why);
 	}
-	return 0;
+	return path_names_check(c, n, p);
 }
 
 /* ---- compiling: fields ----------------------------------------------------------------------- */
@@ -449,6 +503,10 @@ static int template_compile(struct cc *c, const struct lt_ynode *n, struct field
 			if (path_parse(s + i + 1, (size_t)(close - (s + i + 1)), p, why, sizeof(why)) < 0) {
 				lt_buf_free(&lit);
 				return bad(c, n, "template '%s': invalid path '%s': %s", s, p->text, why);
+			}
+			if (path_names_check(c, n, p) < 0) {
+				lt_buf_free(&lit);
+				return -1;
 			}
 			i = (size_t)(close - s) + 1;
 			continue;
@@ -614,6 +672,20 @@ static void mask_add(struct lt_map_section *s, const char *prefix, const struct 
 
 static int fields_compile(struct cc *c, struct lt_map_section *s, const struct lt_ynode *n, const char *prefix,
 			  struct field **out, size_t *nout);
+static struct lt_map_section *render_compile(struct cc *c, const struct lt_map_section *outer, const struct lt_ynode *n);
+
+/* Whether field n names a rule that makes the value itself (hmac), compiled or not: such a
+ * field needs no take, and a broken hmac is one error, not two. */
+static int sign_written(const struct lt_ynode *n)
+{
+	for (size_t i = 0; i < n->n; i++) {
+		const struct lt_rule_def *def = lt_rule_find(n->keys[i]->str);
+
+		if (def != NULL && def->sign != NULL)
+			return 1;
+	}
+	return 0;
+}
 
 static int field_compile(struct cc *c, struct lt_map_section *s, const struct lt_ynode *key,
 			 const struct lt_ynode *n, const char *prefix, struct field *f)
@@ -672,12 +744,35 @@ static int field_compile(struct cc *c, struct lt_map_section *s, const struct lt
 				set_src(f, lt_xasprintf("field '%s'", f->each.text));
 		} else if (strcmp(name, "fields") == 0) {
 			fields = v;
+		} else if (strcmp(name, "render") == 0) {
+			f->render = render_compile(c, s, v);
 		} else {
 			rule_add(c, k, v, n, f);
 		}
 	}
+	for (size_t i = 0; i < f->nsteps; i++)
+		if (f->steps[i].def->sign != NULL)
+			f->sign = &f->steps[i];
+	if (f->sign != NULL) {
+		if (f->take != TAKE_NONE || f->dflt != NULL || f->render != NULL || list)
+			bad(c, key, "field '%s' has '%s', which makes its value itself: it takes no from, value, var, "
+			    "template, default or render", key->str, f->sign->def->name);
+		/* A signature is a credential of the message: never shown. */
+		f->masked = 1;
+		set_src(f, lt_xasprintf("%s", f->sign->def->name));
+	}
 	if (f->src == NULL)
-		f->src = lt_xstrdup(f->take == TAKE_VALUE ? "value" : "default");
+		f->src = lt_xstrdup(f->take == TAKE_VALUE ? "value" : f->render != NULL ? "render" : "default");
+	if (f->render != NULL) {
+		if (f->take != TAKE_NONE || f->is_each || f->nsteps > 0 || f->dflt != NULL || list)
+			bad(c, key, "field '%s' has 'render', which makes its value itself: it takes no other rule", key->str);
+		/* A secret inside the rendered text is inside the field. */
+		f->masked |= f->render->nmasked > 0;
+		if (s->out == LT_FMT_XML || s->out == LT_FMT_SOAP) {
+			s->cdata = lt_xrealloc(s->cdata, (s->ncdata + 1) * sizeof(*s->cdata));
+			s->cdata[s->ncdata++] = lt_xasprintf("%s%s", prefix, f->label);
+		}
+	}
 	if (f->is_each) {
 		if (f->take != TAKE_NONE)
 			bad(c, key, "field '%s' has 'each', which takes its items itself: it cannot also have '%s'", key->str, first);
@@ -694,10 +789,14 @@ static int field_compile(struct cc *c, struct lt_map_section *s, const struct lt
 			bad(c, key, "field '%s' has 'fields' but no 'each'", key->str);
 		if (list)
 			bad(c, key, "field '%s' is a list: it needs 'each' and 'fields'", key->str);
-		if (f->take == TAKE_NONE && f->dflt == NULL)
-			bad(c, key, "field '%s' needs one of from, value, var, template or default", key->str);
+		if (f->take == TAKE_NONE && f->dflt == NULL && f->render == NULL && !sign_written(n))
+			bad(c, key, "field '%s' needs one of from, value, var, template, render or default", key->str);
 	}
 	steps_order(f);
+	/* steps_order moved the steps: find the signing one again. */
+	for (size_t i = 0; f->sign != NULL && i < f->nsteps; i++)
+		if (f->steps[i].def->sign != NULL)
+			f->sign = &f->steps[i];
 	if (f->dflt != NULL)
 		default_check(c, dflt, f);
 	if (f->masked)
@@ -756,41 +855,208 @@ static int fmt_compile(struct cc *c, const struct lt_ynode *n, enum lt_fmt *fmt)
 		if (strcmp(s, fmt_names[i]) != 0)
 			continue;
 		*fmt = (enum lt_fmt)i;
-		/* Only the JSON codec exists yet: a mapping for another must not load and do nothing. */
-		if (*fmt != LT_FMT_JSON)
-			return bad(c, n, "format '%s' is not supported yet", s);
 		return 0;
 	}
 	return bad(c, n, "unknown format '%s' (known: json, xml, soap, form, query)", s);
 }
 
+static int namespaces_compile(struct cc *c, struct lt_map_section *s, const struct lt_ynode *n)
+{
+	if (n->type != LT_Y_MAP)
+		return bad(c, n, "namespaces needs a mapping of prefixes to URIs: { t: \"http://tempuri.org/\" }");
+	s->ns = lt_xcalloc(n->n ? n->n : 1, sizeof(*s->ns));
+	for (size_t i = 0; i < n->n; i++) {
+		const struct lt_ynode *k = n->keys[i], *v = n->items[i];
+		const char *uri;
+
+		if (strchr(k->str, ':') != NULL || lt_xml_name_check(k->str, 0, NULL, 0, NULL, 0) < 0 ||
+		    strncasecmp(k->str, "xml", 3) == 0) {
+			bad(c, k, "namespace prefix '%s' is not an XML name (or starts with 'xml', which is reserved)", k->str);
+			continue;
+		}
+		if (get_str(c, v, &uri) < 0)
+			continue;
+		if (v->len == 0) {
+			bad(c, v, "namespace '%s' needs a URI", k->str);
+			continue;
+		}
+		for (size_t j = 0; j < s->nns; j++)
+			if (strcmp(s->ns[j].uri, uri) == 0)
+				bad(c, v, "namespace URI '%s' has two prefixes, '%s' and '%s'", uri, s->ns[j].prefix, k->str);
+		s->ns[s->nns].prefix = lt_xstrdup(k->str);
+		s->ns[s->nns++].uri = lt_xstrdup(uri);
+	}
+	return 0;
+}
+
+/* soap: { version: "1.1" | "1.2", action: "..." } */
+static int soap_compile(struct cc *c, struct lt_map_section *s, const struct lt_ynode *n)
+{
+	const struct lt_ynode *v;
+	const char *str;
+
+	s->soap = 11;
+	s->action = lt_xstrdup("");
+	if (n->type != LT_Y_MAP)
+		return bad(c, n, "soap needs a mapping: { version: \"1.1\", action: \"...\" }");
+	only_keys(c, n, "soap", "version, action");
+	if ((v = lt_ymap_get(n, "version")) != NULL && get_str(c, v, &str) == 0) {
+		if (strcmp(str, "1.1") == 0 || strcmp(str, "1.2") == 0)
+			s->soap = str[2] == '1' ? 11 : 12;
+		else
+			bad(c, v, "soap version '%s' is not \"1.1\" or \"1.2\"", str);
+	}
+	if ((v = lt_ymap_get(n, "action")) != NULL && get_str(c, v, &str) == 0) {
+		/* It goes into a header, quoted: no quote, backslash or control character may end it early. */
+		for (const char *p = str; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f)
+				return bad(c, v, "soap action may not hold quotes, backslashes or control characters");
+		free(s->action);
+		s->action = lt_xstrdup(str);
+	}
+	if (s->soap == 12)
+		s->ctype = lt_xasprintf("application/soap+xml; charset=utf-8%s%s%s", s->action[0] ? "; action=\"" : "",
+					s->action, s->action[0] ? "\"" : "");
+	return 0;
+}
+
+/* The key node of key in map n (for a message at the key), or n itself. */
+static const struct lt_ynode *key_of(const struct lt_ynode *n, const char *key)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (strcmp(n->keys[i]->str, key) == 0)
+			return n->keys[i];
+	return n;
+}
+
+static int is_xmlish(enum lt_fmt f)
+{
+	return f == LT_FMT_XML || f == LT_FMT_SOAP;
+}
+
+/* root, namespaces and soap: what writing (and reading) XML and SOAP needs. */
+static void xml_compile(struct cc *c, struct lt_map_section *s, const struct lt_ynode *n)
+{
+	const struct lt_ynode *v;
+	char why[LT_ERR_MSG / 2];
+	const char *str;
+
+	if ((v = lt_ymap_get(n, "namespaces")) != NULL)
+		namespaces_compile(c, s, v);
+	if ((v = lt_ymap_get(n, "soap")) != NULL) {
+		if (s->out != LT_FMT_SOAP)
+			bad(c, key_of(n, "soap"), "'soap' is for 'out: soap'");
+		soap_compile(c, s, v);
+	} else if (s->out == LT_FMT_SOAP) {
+		s->soap = 11;
+		s->action = lt_xstrdup("");
+	}
+	if ((v = lt_ymap_get(n, "root")) != NULL) {
+		if (!is_xmlish(s->out))
+			bad(c, key_of(n, "root"), "'root' is for 'out: xml' and 'out: soap'");
+		else if (get_str(c, v, &str) == 0 && lt_xml_name_check(str, 0, s->ns, s->nns, why, sizeof(why)) < 0)
+			bad(c, v, "root: %s", why);
+		else
+			s->root = lt_xstrdup(str);
+	} else if (is_xmlish(s->out)) {
+		bad(c, n, "'out: %s' needs 'root', the element to write%s", fmt_names[s->out],
+		    s->out == LT_FMT_SOAP ? " inside Body" : "");
+	}
+}
+
+/* Writing XML, every output name is an element or an attribute name in the section's prefixes. */
+static void out_names_check(struct cc *c, const struct lt_map_section *s, const struct field *f, size_t n)
+{
+	char why[LT_ERR_MSG / 2];
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < f[i].nout; k++) {
+			const char *name = f[i].out[k];
+			int attr = name[0] == '@';
+
+			if (attr && k + 1 < f[i].nout) {
+				lt_diags_add(c->d, 0, c->m->file, f[i].line, f[i].col,
+					     "output '%s': an attribute ('%s') has no children", f[i].label, name);
+				c->errors++;
+			} else if (lt_xml_name_check(name, attr, s->ns, s->nns, why, sizeof(why)) < 0 &&
+				   strcmp(name, "#text") != 0) {
+				lt_diags_add(c->d, 0, c->m->file, f[i].line, f[i].col, "output '%s': %s", f[i].label, why);
+				c->errors++;
+			}
+		}
+		out_names_check(c, s, f[i].fields, f[i].nfields);
+	}
+}
+
+/* The keys a section may have; render: has no `in`, it reads what its field reads. */
+#define SECTION_KEYS "in, out, fields, root, namespaces, soap"
+#define RENDER_KEYS  "out, fields, root, namespaces"
+
+static struct lt_map_section *section_new(struct cc *c, const struct lt_ynode *n, const char *which, const char *keys)
+{
+	struct lt_map_section *s = lt_xcalloc(1, sizeof(*s));
+	const struct lt_ynode *v;
+
+	s->map = c->m;
+	s->in = s->out = LT_FMT_JSON;
+	only_keys(c, n, which, keys);
+	if ((v = lt_ymap_get(n, "in")) != NULL)
+		fmt_compile(c, v, &s->in);
+	if ((v = lt_ymap_get(n, "out")) != NULL)
+		fmt_compile(c, v, &s->out);
+	return s;
+}
+
+static void section_fields(struct cc *c, struct lt_map_section *s, const struct lt_ynode *n, const char *which)
+{
+	const struct lt_ynode *v;
+
+	xml_compile(c, s, n);
+	if ((v = lt_ymap_get(n, "fields")) == NULL) {
+		bad(c, n, "%s needs 'fields'", which);
+		return;
+	}
+	if (fields_compile(c, s, v, "", &s->fields, &s->nfields) == 0 && is_xmlish(s->out))
+		out_names_check(c, s, s->fields, s->nfields);
+}
+
 static struct lt_map_section *section_compile(struct cc *c, const struct lt_ynode *n, const char *which)
 {
 	struct lt_map_section *s;
-	const struct lt_ynode *v;
 
 	if (n->type != LT_Y_MAP) {
 		bad(c, n, "%s needs a mapping with 'fields'", which);
 		return NULL;
 	}
-	s = lt_xcalloc(1, sizeof(*s));
-	s->map = c->m;
-	s->in = s->out = LT_FMT_JSON;
-	only_keys(c, n, which, "in, out, fields, root, namespaces, soap");
-	if ((v = lt_ymap_get(n, "in")) != NULL)
-		fmt_compile(c, v, &s->in);
-	if ((v = lt_ymap_get(n, "out")) != NULL)
-		fmt_compile(c, v, &s->out);
-	for (size_t i = 0; i < n->n; i++) {
-		const char *k = n->keys[i]->str;
+	s = section_new(c, n, which, SECTION_KEYS);
+	/* A query string is what a caller puts in its URL: something the gateway reads, never writes. */
+	if (s->out == LT_FMT_QUERY)
+		bad(c, lt_ymap_get(n, "out"), "out: query is not supported (a query string is read from the "
+		    "caller's URL); use form");
+	if (s->in == LT_FMT_QUERY && strcmp(which, "request") != 0)
+		bad(c, lt_ymap_get(n, "in"), "in: query is for a request (the caller's URL), not for an answer");
+	c->in = s;
+	/* Input paths are checked against the namespaces, so those come first. */
+	section_fields(c, s, n, which);
+	c->in = NULL;
+	return s;
+}
 
-		if (strcmp(k, "root") == 0 || strcmp(k, "namespaces") == 0 || strcmp(k, "soap") == 0)
-			bad(c, n->keys[i], "'%s' is for xml and soap documents, which are not supported yet", k);
+/* render: { out: xml | json, root, namespaces, fields }: fields read the outer section's input. */
+static struct lt_map_section *render_compile(struct cc *c, const struct lt_map_section *outer, const struct lt_ynode *n)
+{
+	struct lt_map_section *s;
+
+	if (n->type != LT_Y_MAP) {
+		bad(c, n, "render needs a mapping: { out: xml, root: NAME, fields: ... }");
+		return NULL;
 	}
-	if ((v = lt_ymap_get(n, "fields")) == NULL)
-		bad(c, n, "%s needs 'fields'", which);
-	else
-		fields_compile(c, s, v, "", &s->fields, &s->nfields);
+	s = section_new(c, n, "render", RENDER_KEYS);
+	s->in = outer->in;
+	s->rendered = 1;
+	if (s->out != LT_FMT_JSON && s->out != LT_FMT_XML)
+		bad(c, lt_ymap_get(n, "out"), "render writes 'out: xml' or 'out: json'");
+	section_fields(c, s, n, "render");
 	return s;
 }
 
@@ -966,7 +1232,7 @@ const char *lt_map_content_type(const struct lt_map_section *s)
 	case LT_FMT_XML:
 		return "application/xml; charset=utf-8";
 	case LT_FMT_SOAP:
-		return "text/xml; charset=utf-8";
+		return s->soap == 12 ? s->ctype : "text/xml; charset=utf-8";
 	case LT_FMT_FORM:
 	case LT_FMT_QUERY:
 		return "application/x-www-form-urlencoded";
@@ -976,9 +1242,7 @@ const char *lt_map_content_type(const struct lt_map_section *s)
 
 const char *lt_map_soap_action(const struct lt_map_section *s)
 {
-	/* No SOAP output format yet: the codecs come with the mapping language's SOAP support. */
-	(void)s;
-	return NULL;
+	return s->out == LT_FMT_SOAP && s->soap == 11 ? s->action : NULL;
 }
 
 size_t lt_map_masked(const struct lt_map_section *s, const char *const **paths)
@@ -1018,8 +1282,11 @@ static void collect(const struct path *p, size_t i, json_t *cur, json_t *acc)
 			size_t k;
 			json_t *item;
 
-			if (!json_is_array(cur))
+			if (!json_is_array(cur)) {
+				if (p->one_is_list)
+					collect(p, i + 1, cur, acc);
 				return;
+			}
 			json_array_foreach(cur, k, item)
 				collect(p, i + 1, item, acc);
 			return;
@@ -1169,6 +1436,11 @@ static int apply_each(struct run *r, const struct scope *sc, const struct field 
 		out_set(out, f, json_array());
 		return 0;
 	}
+	if (!json_is_array(list) && f->each.one_is_list) {
+		arr = json_array();
+		json_array_append_new(arr, list);
+		list = arr;
+	}
 	if (!json_is_array(list)) {
 		lt_rule_show(&rr, list, show, sizeof(show));
 		json_decref(list);
@@ -1193,6 +1465,51 @@ static int apply_each(struct run *r, const struct scope *sc, const struct field 
 	return 0;
 }
 
+/* render: the nested section's fields on the same input, its document written as text. */
+static int apply_render(struct run *r, const struct scope *sc, const struct field *f, json_t *out)
+{
+	json_t *doc = json_object();
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	rc = apply_fields(r, sc, f->render->fields, f->render->nfields, doc);
+	if (rc == 0 && (rc = lt_map_encode(f->render, doc, &text, &len, r->e)) < 0)
+		field_failed(r, sc, f);
+	json_decref(doc);
+	if (rc < 0)
+		return -1;
+	out_set(out, f, json_stringn_nocheck(text, len));
+	free(text);
+	return 0;
+}
+
+/* Runs the field's rules on v (a reference it takes) and writes the result into out. */
+static int apply_steps(struct run *r, const struct scope *sc, const struct field *f, struct lt_rule_run *rr,
+		       json_t *v, json_t *out)
+{
+	for (size_t i = 0; i < f->nsteps; i++) {
+		int rc;
+
+		if (f->steps[i].def->sign != NULL)
+			continue;
+		rc = f->steps[i].def->apply(&f->steps[i], &v, rr);
+		if (rc < 0) {
+			json_decref(v);
+			return field_failed(r, sc, f);
+		}
+		if (rc == 1) {
+			json_decref(v);
+			if (f->dflt == NULL)
+				return 0;
+			v = json_incref(f->dflt);
+			break;
+		}
+	}
+	out_set(out, f, v);
+	return 0;
+}
+
 static int apply_field(struct run *r, const struct scope *sc, const struct field *f, json_t *out)
 {
 	struct lt_rule_run rr = { r->s->map->file, f->src, f->masked, f->dflt != NULL, r->e };
@@ -1203,6 +1520,12 @@ static int apply_field(struct run *r, const struct scope *sc, const struct field
 		return 0;
 	if (f->is_each)
 		return apply_each(r, sc, f, out);
+	if (f->render != NULL)
+		return apply_render(r, sc, f, out);
+	if (f->sign != NULL) {
+		out_set(out, f, json_null());
+		return 0;
+	}
 	switch (f->take) {
 	case TAKE_FROM:
 		v = path_get(&f->from, r->root, sc->item);
@@ -1237,29 +1560,32 @@ static int apply_field(struct run *r, const struct scope *sc, const struct field
 		if (v == NULL)
 			return 0;
 	}
-	for (size_t i = 0; i < f->nsteps; i++) {
-		int rc = f->steps[i].def->apply(&f->steps[i], &v, &rr);
+	return apply_steps(r, sc, f, &rr, v, out);
+}
 
-		if (rc < 0) {
-			json_decref(v);
-			return field_failed(r, sc, f);
-		}
-		if (rc == 1) {
-			json_decref(v);
-			if (f->dflt == NULL)
-				return 0;
-			v = json_incref(f->dflt);
-			break;
-		}
-	}
-	out_set(out, f, v);
-	return 0;
+/* A signed field (hmac) is made last, from its finished object: its place is kept with a null in
+ * the first pass (output order is the order written), and filled here. */
+static int apply_sign(struct run *r, const struct scope *sc, const struct field *f, json_t *out)
+{
+	struct lt_rule_run rr = { r->s->map->file, f->src, f->masked, 0, r->e };
+	json_t *obj = out, *v = NULL;
+
+	for (size_t i = 0; obj != NULL && i + 1 < f->nout; i++)
+		obj = json_object_get(obj, f->out[i]);
+	if (obj == NULL || json_object_get(obj, f->out[f->nout - 1]) == NULL)
+		return 0;   /* its `when` did not hold */
+	if (f->sign->def->sign(f->sign, obj, f->out[f->nout - 1], &v, &rr) < 0)
+		return field_failed(r, sc, f);
+	return apply_steps(r, sc, f, &rr, v, out);
 }
 
 static int apply_fields(struct run *r, const struct scope *sc, const struct field *f, size_t n, json_t *out)
 {
 	for (size_t i = 0; i < n; i++)
 		if (apply_field(r, sc, &f[i], out) < 0)
+			return -1;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].sign != NULL && apply_sign(r, sc, &f[i], out) < 0)
 			return -1;
 	return 0;
 }
@@ -1279,18 +1605,54 @@ int lt_map_apply(const struct lt_map_section *s, json_t *in, const struct lt_map
 	return 0;
 }
 
+static void xml_opts(const struct lt_map_section *s, struct lt_xml_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ns = s->ns;
+	o->nns = s->nns;
+	o->soap = s->soap;
+	o->root = s->root;
+	o->decl = !s->rendered;
+	o->cdata = (const char *const *)s->cdata;
+	o->ncdata = s->ncdata;
+}
+
 int lt_map_decode(const struct lt_map_section *s, const char *buf, size_t len, json_t **out, struct lt_err *e)
 {
-	if (s->in == LT_FMT_JSON)
+	struct lt_xml_opts o;
+
+	switch (s->in) {
+	case LT_FMT_JSON:
 		return lt_json_decode(buf, len, out, e);
-	return lt_err_set(e, 500, "mapping.format", "format '%s' is not supported yet", fmt_names[s->in]);
+	case LT_FMT_XML:
+	case LT_FMT_SOAP:
+		xml_opts(s, &o);
+		o.soap = s->in == LT_FMT_SOAP;
+		return lt_xml_decode(buf, len, &o, out, e);
+	case LT_FMT_FORM:
+	case LT_FMT_QUERY:
+		return lt_form_decode(buf, len, out, e);
+	}
+	return lt_err_set(e, 500, "mapping.format", "unknown input format %d", (int)s->in);
 }
 
 int lt_map_encode(const struct lt_map_section *s, json_t *doc, char **out, size_t *len, struct lt_err *e)
 {
-	if (s->out == LT_FMT_JSON)
+	struct lt_xml_opts o;
+
+	switch (s->out) {
+	case LT_FMT_JSON:
 		return lt_json_encode(doc, out, len, e);
-	return lt_err_set(e, 500, "mapping.format", "format '%s' is not supported yet", fmt_names[s->out]);
+	case LT_FMT_XML:
+	case LT_FMT_SOAP:
+		xml_opts(s, &o);
+		return lt_xml_encode(doc, &o, out, len, e);
+	case LT_FMT_FORM:
+		return lt_form_encode(doc, out, len, e);
+	case LT_FMT_QUERY:
+		break;      /* refused when the mapping loads: a query string is only read */
+	}
+	return lt_err_set(e, 500, "mapping.format", "cannot write output format %d", (int)s->out);
 }
 
 int lt_map_run(const struct lt_map_section *s, const char *in, size_t inlen, const struct lt_map_vars *vars,
@@ -1321,6 +1683,7 @@ struct excheck {
 	const char *which;           /* "" or " (response)" */
 	struct lt_diags *d;
 	int ndiff;
+	int want_xml;                /* the expected file is XML (else the document model as JSON) */
 };
 
 static void ex_report(struct excheck *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1475,6 +1838,86 @@ static void diff(struct excheck *x, struct lt_buf *path, json_t *want, json_t *g
 		diff_add(x, path, want, got);
 }
 
+/* An XML or SOAP output as the document model below its root, so that an expected file is
+ * compared by field path and not by indentation. *doc: a new reference, set on success only. */
+static int xml_expect_decode(const struct lt_map_section *s, const char *buf, size_t len, json_t **doc,
+			     struct lt_err *e)
+{
+	struct lt_xml_opts o;
+	json_t *all, *under;
+
+	xml_opts(s, &o);
+	o.soap = s->out == LT_FMT_SOAP;
+	if (lt_xml_decode(buf, len, &o, &all, e) < 0)
+		return -1;
+	under = json_object_get(all, s->root);
+	if (under == NULL) {
+		json_decref(all);
+		return lt_err_set(e, 400, "xml.invalid", "the document has no root element '%s'", s->root);
+	}
+	*doc = json_incref(under);
+	json_decref(all);
+	return 0;
+}
+
+/* The output of an XML or SOAP section as xml_expect_decode reads its expected file: written
+ * and read back, which checks the writer as well. Replaces *got. */
+static int xml_reread(const struct lt_map_section *s, json_t **got, struct lt_err *e)
+{
+	json_t *back = NULL;
+	char *text;
+	size_t len;
+	int rc;
+
+	if (lt_map_encode(s, *got, &text, &len, e) < 0)
+		return -1;
+	rc = xml_expect_decode(s, text, len, &back, e);
+	free(text);
+	if (rc < 0)
+		return -1;
+	json_decref(*got);
+	*got = back;
+	return 0;
+}
+
+/* An expected file may write "***" for a masked field (a credential from ${env:} differs in
+ * every deployment, and examples run at every load): such a value matches whatever the mapping
+ * produced there, by taking it into want before the comparison. */
+static void accept_masked(const struct lt_map_section *s, struct lt_buf *path, json_t *want, json_t *got)
+{
+	size_t mark = path->len, i;
+	const char *key;
+	json_t *v, *g;
+
+	if (json_is_object(want) && json_is_object(got)) {
+		json_object_foreach(want, key, v) {
+			if ((g = json_object_get(got, key)) == NULL)
+				continue;
+			lt_buf_printf(path, "%s%s", mark ? "." : "", key);
+			if (json_is_string(v) && strcmp(json_string_value(v), "***") == 0 && path_masked(s, path->data))
+				json_object_set_nocheck(want, key, g);
+			else
+				accept_masked(s, path, v, g);
+			path_cut(path, mark);
+		}
+	} else if (json_is_array(want) && json_is_array(got)) {
+		for (i = 0; i < json_array_size(want) && i < json_array_size(got); i++) {
+			lt_buf_printf(path, "[%zu]", i);
+			accept_masked(s, path, json_array_get(want, i), json_array_get(got, i));
+			path_cut(path, mark);
+		}
+	}
+}
+
+static void accept_masked_top(const struct lt_map_section *s, json_t *want, json_t *got)
+{
+	struct lt_buf path;
+
+	lt_buf_init(&path, 512);
+	accept_masked(s, &path, want, got);
+	lt_buf_free(&path);
+}
+
 /* Reads and decodes an example file; reports and returns NULL on failure. */
 static json_t *ex_load(struct excheck *x, const char *name, int expect)
 {
@@ -1490,8 +1933,16 @@ static json_t *ex_load(struct excheck *x, const char *name, int expect)
 		free(path);
 		return NULL;
 	}
-	/* The expected file is in the section's output format; only JSON exists yet. */
-	rc = expect ? lt_json_decode(buf, len, &doc, &e) : lt_map_decode(x->s, buf, len, &doc, &e);
+	/* For XML and SOAP output the expected file is either the XML itself or the document model
+	 * below the root as JSON (what the mapping builds before it is written); the first byte says. */
+	if (!expect) {
+		rc = lt_map_decode(x->s, buf, len, &doc, &e);
+	} else if (is_xmlish(x->s->out) && buf[strspn(buf, " \t\r\n")] == '<') {
+		x->want_xml = 1;
+		rc = xml_expect_decode(x->s, buf, len, &doc, &e);
+	} else {
+		rc = lt_json_decode(buf, len, &doc, &e);
+	}
 	if (rc < 0)
 		ex_report(x, "%s: %s", name, e.msg);
 	free(buf);
@@ -1505,7 +1956,7 @@ static int ex_run(struct excheck *x)
 	struct lt_map_vars vars = { ex_var, NULL };
 	struct lt_err e;
 	char *gs = NULL, *ws = NULL;
-	int rc = -1;
+	int rc = -1, applied;
 
 	if ((in = ex_load(x, x->p->in, 0)) == NULL)
 		return -1;
@@ -1517,8 +1968,13 @@ static int ex_run(struct excheck *x)
 		defvars = json_pack("{s:s}", "auth.token", "example-session");
 	vars.ctx = x->p->vars != NULL ? x->p->vars : defvars;
 	lt_err_clear(&e);
-	if (lt_map_apply(x->s, in, &vars, &got, &e) < 0) {
+	applied = lt_map_apply(x->s, in, &vars, &got, &e);
+	if (applied == 0)
+		accept_masked_top(x->s, want, got);
+	if (applied < 0) {
 		ex_report(x, "%s%s%s (%s at line %d)", e.field, e.field[0] ? ": " : "", e.msg, e.code, e.line);
+	} else if (x->want_xml && xml_reread(x->s, &got, &e) < 0) {
+		ex_report(x, "%s%s%s", e.field, e.field[0] ? ": " : "", e.msg);
 	} else if (lt_json_encode(got, &gs, NULL, &e) < 0 || lt_json_encode(want, &ws, NULL, &e) < 0) {
 		ex_report(x, "%s", e.msg);
 	} else if (strcmp(gs, ws) != 0) {
@@ -1553,12 +2009,12 @@ int lt_map_check_examples(const struct lt_map *m, struct lt_diags *d)
 		int bad_ex = 0;
 
 		if (ex->req.present && m->request != NULL) {
-			struct excheck x = { m, m->request, ex, &ex->req, "", d, 0 };
+			struct excheck x = { m, m->request, ex, &ex->req, "", d, 0, 0 };
 
 			bad_ex |= ex_run(&x) < 0;
 		}
 		if (ex->resp.present && m->response != NULL) {
-			struct excheck x = { m, m->response, ex, &ex->resp, " (response)", d, 0 };
+			struct excheck x = { m, m->response, ex, &ex->resp, " (response)", d, 0, 0 };
 
 			bad_ex |= ex_run(&x) < 0;
 		}

@@ -56,7 +56,9 @@ const char *lt_map_soap_action(const struct lt_map_section *s);
 int lt_map_apply(const struct lt_map_section *s, json_t *in, const struct lt_map_vars *vars,
 		 json_t **out, struct lt_err *e);
 
-/* Decodes input bytes in the section's `in` format (400 "json.invalid" etc. on bad input).
+/* Decodes input bytes in the section's `in` format (400 "json.invalid", "form.invalid" etc. on bad
+ * input). For `in: query` buf is the request's query string without its '?' (the caller takes it
+ * from the URL, not the body); `form` and `query` give a flat object of strings (adapters/form.h).
  * *out is a new reference, set on success only. */
 int lt_map_decode(const struct lt_map_section *s, const char *buf, size_t len, json_t **out, struct lt_err *e);
 /* Encodes a document (borrowed, not changed) in the section's `out` format. *out is malloc'd

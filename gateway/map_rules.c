@@ -4,6 +4,7 @@
  * an enum, date formats a list of operations, maps a hash table, patterns a compiled regex_t. The
  * apply functions only look things up and build new values. */
 #include <math.h>
+#include <openssl/crypto.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include "adapters/json.h"
+#include "adapters/sign.h"
+#include "adapters/vntext.h"
 #include "gateway/map_rules.h"
 #include "gateway/util.h"
 
@@ -237,6 +240,23 @@ static int not_text(const struct lt_rule *r, const json_t *v, const struct lt_ru
 	return fail_value(r, v, rr, "is not a string");
 }
 
+/* The string a text-shaping rule works on: 0 with *s / *len set; 1 for null, which the shaping
+ * rules pass through untouched; or not_text's -1. */
+static int string_of(const struct lt_rule *r, const json_t *v, const struct lt_rule_run *rr, const char **s,
+		     size_t *len)
+{
+	/* Set on every path: callers read them only on 0, but -O2 cannot see that. */
+	*s = "";
+	*len = 0;
+	if (json_is_null(v))
+		return 1;
+	if (!json_is_string(v))
+		return not_text(r, v, rr);
+	*s = json_string_value(v);
+	*len = json_string_length(v);
+	return 0;
+}
+
 /* ---- type ------------------------------------------------------------------------------------ */
 
 enum ltype { TY_STRING, TY_INTEGER, TY_NUMBER, TY_BOOLEAN };
@@ -339,33 +359,53 @@ static int type_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 
 /* ---- scale ------------------------------------------------------------------------------------ */
 
-/* `scale: 100`: an integer amount times 100 (VNPAY's amounts are VND x 100), exactly. */
+/* `scale: 100`: an integer amount times 100 (VNPAY's amounts are VND x 100), exactly.
+ * `scale: 0.01`: divided by 100, exactly (reading VNPAY's amounts back): a power of ten below one,
+ * so that the division is exact or refused, never rounded. */
+struct scale {
+	json_int_t mul, div;        /* one of them is 1 */
+};
+
 static int scale_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
 {
+	struct scale sc = { 1, 1 };
 	long long k;
 
 	(void)field;
-	if (lt_yget_int(n, &k, e) < 0)
-		return -1;
-	if (k < 1)
-		return lt_ynode_err(n, e, "mapping.scale", "scale must be a positive integer");
-	*arg = lt_xmalloc(sizeof(json_int_t));
-	*(json_int_t *)*arg = k;
+	if (n->type == LT_Y_SCALAR && !n->quoted && strncmp(n->str, "0.", 2) == 0 && n->len > 2 && n->len <= 20 &&
+	    n->str[n->len - 1] == '1' && strspn(n->str + 2, "0") == n->len - 3) {
+		for (size_t i = 2; i < n->len; i++)
+			sc.div *= 10;
+	} else {
+		if (lt_yget_int(n, &k, e) < 0 || k < 1)
+			return lt_ynode_err(n, e, "mapping.scale", "scale must be a positive integer, or 0.1, 0.01, ... "
+					    "to divide");
+		sc.mul = k;
+	}
+	*arg = lt_xmalloc(sizeof(sc));
+	memcpy(*arg, &sc, sizeof(sc));
 	return 0;
 }
 
 static int scale_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
 {
-	json_int_t k = *(const json_int_t *)r->arg, x;
+	const struct scale *sc = r->arg;
+	json_int_t x;
 
 	if (json_is_null(*v))
 		return 0;
 	if (!json_is_integer(*v))
 		return fail_value(r, *v, rr, "is not an integer amount");
 	x = json_integer_value(*v);
-	if (x > INT64_MAX / k || x < INT64_MIN / k)
-		return fail_value(r, *v, rr, "times %" JSON_INTEGER_FORMAT " is too large", k);
-	replace(v, json_integer(x * k));
+	if (sc->div > 1) {
+		if (x % sc->div != 0)
+			return fail_value(r, *v, rr, "is not a whole multiple of %" JSON_INTEGER_FORMAT, sc->div);
+		replace(v, json_integer(x / sc->div));
+		return 0;
+	}
+	if (x > INT64_MAX / sc->mul || x < INT64_MIN / sc->mul)
+		return fail_value(r, *v, rr, "times %" JSON_INTEGER_FORMAT " is too large", sc->mul);
+	replace(v, json_integer(x * sc->mul));
 	return 0;
 }
 
@@ -384,14 +424,11 @@ static int trim_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 	const char *s;
 	size_t len, i = 0, start = 0, end = 0, k;
 	uint32_t c;
-	int seen = 0;
+	int seen = 0, rc;
 
-	if (json_is_null(*v))
-		return 0;
-	if (!json_is_string(*v))
-		return not_text(r, *v, rr);
-	s = json_string_value(*v);
-	len = json_string_length(*v);
+	rc = string_of(r, *v, rr, &s, &len);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	while (i < len) {
 		k = lt_json_utf8_next(s + i, len - i, &c);
 		if (k == 0)
@@ -498,13 +535,11 @@ static int case_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 	char *out;
 	size_t len, i = 0, o = 0, k;
 	uint32_t c;
+	int rc;
 
-	if (json_is_null(*v))
-		return 0;
-	if (!json_is_string(*v))
-		return not_text(r, *v, rr);
-	s = json_string_value(*v);
-	len = json_string_length(*v);
+	rc = string_of(r, *v, rr, &s, &len);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	/* A mapped letter never needs more bytes than 4 per character. */
 	out = lt_xmalloc(len * 4 + 1);
 	while (i < len) {
@@ -1056,6 +1091,87 @@ static int phone_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
 	return 0;
 }
 
+/* ---- unaccent -------------------------------------------------------------------------------- */
+
+/* `unaccent: true`: Vietnamese without diacritics (adapters/vntext.h), for SMS templates in GSM
+ * coding and for VNPAY's hashed order info. */
+static int unaccent_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
+{
+	const char *s;
+	size_t len;
+	char *out;
+	int rc;
+
+	rc = string_of(r, *v, rr, &s, &len);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	out = lt_xmalloc(len + 1);
+	len = lt_vn_unaccent(s, len, out);
+	replace(v, json_stringn_nocheck(out, len));
+	free(out);
+	return 0;
+}
+
+/* ---- amount_words ------------------------------------------------------------------------------ */
+
+/* `amount_words: vi`, or `amount_words: { lang: vi, odd: linh | le }`: an integer amount of
+ * đồng in words, as receipts print it ("Một triệu ba trăm hai mươi nghìn đồng"). */
+static const enum lt_vn_odd odd_forms[] = { LT_VN_ODD_LINH, LT_VN_ODD_LE };
+
+static int amount_words_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
+{
+	const struct lt_ynode *lang = n, *odd = NULL;
+	const char *s;
+
+	(void)field;
+	*arg = (void *)&odd_forms[0];
+	if (n->type == LT_Y_MAP) {
+		for (size_t k = 0; k < n->n; k++)
+			if (strcmp(n->keys[k]->str, "lang") != 0 && strcmp(n->keys[k]->str, "odd") != 0)
+				return lt_ynode_err(n->keys[k], e, "mapping.amount_words",
+						    "unknown key '%s' in amount_words (known: lang, odd)", n->keys[k]->str);
+		lang = lt_ymap_get(n, "lang");
+		odd = lt_ymap_get(n, "odd");
+		if (lang == NULL)
+			return lt_ynode_err(n, e, "mapping.amount_words", "amount_words needs 'lang: vi'");
+	}
+	if (lt_yget_str(lang, &s, e) < 0)
+		return -1;
+	if (strcmp(s, "vi") != 0)
+		return lt_ynode_err(lang, e, "mapping.amount_words", "unknown amount_words language '%s' (known: vi)", s);
+	if (odd == NULL)
+		return 0;
+	if (lt_yget_str(odd, &s, e) < 0)
+		return -1;
+	if (strcmp(s, "le") == 0 || strcmp(s, "lẻ") == 0)
+		*arg = (void *)&odd_forms[1];
+	else if (strcmp(s, "linh") != 0)
+		return lt_ynode_err(odd, e, "mapping.amount_words", "unknown odd form '%s' (known: linh, le)", s);
+	return 0;
+}
+
+static int amount_words_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
+{
+	const enum lt_vn_odd *odd = r->arg;
+	char words[LT_VN_WORDS_BUF];
+	json_int_t x;
+	int len;
+
+	if (json_is_null(*v))
+		return 0;
+	if (json_is_integer(*v))
+		x = json_integer_value(*v);
+	else if (!json_is_string(*v) || parse_int(json_string_value(*v), json_string_length(*v), &x) < 0)
+		return fail_value(r, *v, rr, "is not an integer amount");
+	if (x < 0)
+		return fail_value(r, *v, rr, "is negative; amount_words writes amounts of 0 or more");
+	len = lt_vn_number_words(x, *odd, words, sizeof(words));
+	if (len < 0)
+		return fail_value(r, *v, rr, "is more than amount_words can write (10^15)");
+	replace(v, json_sprintf("%s đồng", words));
+	return 0;
+}
+
 /* ---- regex, group, matches ---------------------------------------------------------------------- */
 
 #define REGEX_GROUPS 10      /* group 0 (the whole match) to 9 */
@@ -1420,31 +1536,194 @@ static int bound_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
 	return fail_value(r, *v, rr, "is %s than %s %s", bd->is_min ? "less" : "more", r->def->name, s);
 }
 
+/* ---- hmac ------------------------------------------------------------------------------------ */
+
+/* `hmac: { algorithm, key, canonical }`: a signature over other fields of the same output object,
+ * with the canonical strings and HMAC of adapters/sign.h (the ones callback verification uses), in
+ * lower-case hex. The key may come from ${env:} or an absolute ${file:}. */
+#define HMAC_CANON_MAX (1024 * 1024)
+
+struct hmac_arg {
+	struct lt_verify_cfg vc;     /* form, prefix, exclude, fields, separator; no values */
+	int digest;
+	char *key;
+};
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void hmac_free(void *arg)
+{
+	struct hmac_arg *ha = arg;
+
+	if (ha == NULL)
+		return;
+	free(ha->vc.prefix);
+	free(ha->vc.separator);
+	free_list(ha->vc.exclude, ha->vc.n_exclude);
+	free_list(ha->vc.fields, ha->vc.n_fields);
+	if (ha->key != NULL)
+		OPENSSL_cleanse(ha->key, strlen(ha->key));
+	free(ha->key);
+	free(ha);
+}
+
+/* Only the keys named in known (NULL-terminated) may appear in map n. */
+static int keys_known(const struct lt_ynode *n, const char *what, const char *const *known, struct lt_err *e)
+{
+	char list[160] = "";
+
+	for (size_t k = 0; k < n->n; k++) {
+		size_t i = 0;
+
+		while (known[i] != NULL && strcmp(known[i], n->keys[k]->str) != 0)
+			i++;
+		if (known[i] != NULL)
+			continue;
+		for (i = 0; known[i] != NULL; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", known[i]);
+		return lt_ynode_err(n->keys[k], e, "mapping.hmac", "unknown key '%s' in %s (known: %s)", n->keys[k]->str,
+				    what, list);
+	}
+	return 0;
+}
+
+static int str_list(const struct lt_ynode *n, char ***out, size_t *nout, struct lt_err *e)
+{
+	const char *s;
+
+	if (n->type != LT_Y_SEQ)
+		return lt_ynode_err(n, e, "mapping.hmac", "expected a list of field names, such as [amount, orderId]");
+	*out = lt_xcalloc(n->n ? n->n : 1, sizeof(**out));
+	for (size_t i = 0; i < n->n; i++) {
+		if (lt_yget_str(n->items[i], &s, e) < 0)
+			return -1;
+		(*out)[(*nout)++] = lt_xstrdup(s);
+	}
+	return 0;
+}
+
+static int canonical_compile(const struct lt_ynode *n, struct lt_verify_cfg *vc, struct lt_err *e)
+{
+	static const char *const forms[] = { "sorted-query", "join", "pairs" };
+	static const char *const keys[] = { "form", "fields", "separator", "prefix", "exclude", NULL };
+	const struct lt_ynode *v;
+	const char *s;
+
+	if (n->type != LT_Y_MAP)
+		return lt_ynode_err(n, e, "mapping.hmac", "canonical needs a mapping: { form: join, fields: [...] }");
+	if (keys_known(n, "canonical", keys, e) < 0)
+		return -1;
+	if ((v = lt_ymap_get(n, "form")) == NULL)
+		return lt_ynode_err(n, e, "mapping.hmac", "canonical needs 'form' (sorted-query, join or pairs)");
+	if (lt_yget_str(v, &s, e) < 0)
+		return -1;
+	vc->form = LT_CANON_SORTED_QUERY;
+	while (strcmp(s, forms[vc->form]) != 0)
+		if (++vc->form > LT_CANON_PAIRS)
+			return lt_ynode_err(v, e, "mapping.hmac", "unknown canonical form '%s' (known: sorted-query, join, pairs)", s);
+	if ((v = lt_ymap_get(n, "fields")) != NULL && str_list(v, &vc->fields, &vc->n_fields, e) < 0)
+		return -1;
+	if ((v = lt_ymap_get(n, "exclude")) != NULL && str_list(v, &vc->exclude, &vc->n_exclude, e) < 0)
+		return -1;
+	if (vc->form != LT_CANON_SORTED_QUERY && vc->n_fields == 0)
+		return lt_ynode_err(n, e, "mapping.hmac", "canonical form %s needs 'fields'", forms[vc->form]);
+	if ((v = lt_ymap_get(n, "prefix")) != NULL) {
+		if (lt_yget_str(v, &s, e) < 0)
+			return -1;
+		vc->prefix = lt_xstrdup(s);
+	}
+	s = "|";
+	if ((v = lt_ymap_get(n, "separator")) != NULL && lt_yget_str(v, &s, e) < 0)
+		return -1;
+	vc->separator = lt_xstrdup(s);
+	return 0;
+}
+
+static int hmac_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
+{
+	static const char *const keys[] = { "algorithm", "key", "canonical", NULL };
+	const struct lt_ynode *alg, *key, *canon;
+	struct hmac_arg *ha;
+	const char *s;
+	int secret = 0;
+
+	(void)field;
+	if (n->type != LT_Y_MAP)
+		return lt_ynode_err(n, e, "mapping.hmac", "hmac needs a mapping: { algorithm: sha256, key: \"${env:NAME}\", "
+				    "canonical: {...} }");
+	if (keys_known(n, "hmac", keys, e) < 0)
+		return -1;
+	alg = lt_ymap_get(n, "algorithm");
+	key = lt_ymap_get(n, "key");
+	canon = lt_ymap_get(n, "canonical");
+	if (alg == NULL || key == NULL || canon == NULL)
+		return lt_ynode_err(n, e, "mapping.hmac", "hmac needs 'algorithm', 'key' and 'canonical'");
+	ha = lt_xcalloc(1, sizeof(*ha));
+	*arg = ha;
+	if (lt_yget_str(alg, &s, e) < 0)
+		return -1;
+	if (lt_digest_parse(s, &ha->digest, e) < 0)
+		return lt_ynode_err(alg, e, "mapping.hmac", "unknown algorithm '%s' (known: md5, sha1, sha256, sha512)", s);
+	if (lt_yget_expand(key, NULL, &ha->key, &secret, e) < 0)
+		return -1;
+	if (ha->key[0] == '\0')
+		return lt_ynode_err(key, e, "mapping.hmac", "the hmac key is empty");
+	return canonical_compile(canon, &ha->vc, e);
+}
+
+static int hmac_sign(const struct lt_rule *r, json_t *obj, const char *self, json_t **v, const struct lt_rule_run *rr)
+{
+	const struct hmac_arg *ha = r->arg;
+	struct lt_verify_cfg vc = ha->vc;
+	char hex[LT_HEX_MAX];
+	struct lt_buf b;
+	struct lt_err e;
+	int rc;
+
+	/* The field itself is never part of what it signs. */
+	vc.signature = (char *)self;
+	lt_err_clear(&e);
+	lt_buf_init(&b, HMAC_CANON_MAX);
+	rc = lt_canon_build(&vc, obj, &b, &e);
+	if (rc == 0)
+		rc = lt_hmac_hex(ha->digest, ha->key, strlen(ha->key), b.data ? b.data : "", b.len, hex, sizeof(hex));
+	lt_buf_free(&b);
+	if (rc < 0)
+		return lt_rule_fail(rr, "hmac", r->line, r->col, "cannot sign: %s", e.msg[0] ? e.msg : "hmac failed");
+	*v = json_string_nocheck(hex);
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------------- */
 
 /* In the order SPEC.md lists them; `order` is the order they run in. Entries without functions
  * are SPEC rules not built yet: naming one is a load error, never silently ignored. regex runs
  * before map so that a captured group can be mapped (SPEC.md's VNPT example does this). */
 static const struct lt_rule_def rule_defs[] = {
-	{ "type", LT_RULE_CONVERT, 0, type_compile, type_apply, NULL },
-	{ "scale", LT_RULE_CONVERT + 1, 0, scale_compile, scale_apply, free },
-	{ "trim", LT_RULE_SHAPE, 0, compile_flag, trim_apply, NULL },
-	{ "upper", LT_RULE_SHAPE + 1, 0, compile_flag, upper_apply, NULL },
-	{ "lower", LT_RULE_SHAPE + 2, 0, compile_flag, lower_apply, NULL },
-	{ "unaccent", LT_RULE_SHAPE + 3, 0, NULL, NULL, NULL },
-	{ "phone", LT_RULE_SHAPE + 4, 0, phone_compile, phone_apply, NULL },
-	{ "date", LT_RULE_SHAPE + 5, 1, date_compile, date_apply, date_free },
-	{ "amount_words", LT_RULE_SHAPE + 6, 0, NULL, NULL, NULL },
-	{ "regex", LT_RULE_SHAPE + 7, 1, regex_compile, regex_apply, regex_free },
-	{ "group", LT_RULE_SHAPE + 7, 0, regex_modifier_compile, NULL, NULL },
-	{ "matches", LT_RULE_SHAPE + 7, 0, regex_modifier_compile, NULL, NULL },
-	{ "map", LT_RULE_SHAPE + 10, 1, map_compile, map_apply, map_free },
-	{ "pattern", LT_RULE_VALIDATE, 0, pattern_compile, pattern_apply, pattern_free },
-	{ "max_length", LT_RULE_VALIDATE + 1, 0, max_length_compile, max_length_apply, free },
-	{ "min", LT_RULE_VALIDATE + 2, 0, min_compile, bound_apply, bound_free },
-	{ "max", LT_RULE_VALIDATE + 3, 0, max_compile, bound_apply, bound_free },
-	{ "render", LT_RULE_VALIDATE + 10, 0, NULL, NULL, NULL },
-	{ "hmac", LT_RULE_VALIDATE + 20, 0, NULL, NULL, NULL },
+	{ "type", LT_RULE_CONVERT, 0, type_compile, type_apply, NULL, NULL },
+	{ "scale", LT_RULE_CONVERT + 1, 0, scale_compile, scale_apply, free, NULL },
+	{ "trim", LT_RULE_SHAPE, 0, compile_flag, trim_apply, NULL, NULL },
+	{ "upper", LT_RULE_SHAPE + 1, 0, compile_flag, upper_apply, NULL, NULL },
+	{ "lower", LT_RULE_SHAPE + 2, 0, compile_flag, lower_apply, NULL, NULL },
+	{ "unaccent", LT_RULE_SHAPE + 3, 0, compile_flag, unaccent_apply, NULL, NULL },
+	{ "phone", LT_RULE_SHAPE + 4, 0, phone_compile, phone_apply, NULL, NULL },
+	{ "date", LT_RULE_SHAPE + 5, 1, date_compile, date_apply, date_free, NULL },
+	{ "amount_words", LT_RULE_SHAPE + 6, 0, amount_words_compile, amount_words_apply, NULL, NULL },
+	{ "regex", LT_RULE_SHAPE + 7, 1, regex_compile, regex_apply, regex_free, NULL },
+	{ "group", LT_RULE_SHAPE + 7, 0, regex_modifier_compile, NULL, NULL, NULL },
+	{ "matches", LT_RULE_SHAPE + 7, 0, regex_modifier_compile, NULL, NULL, NULL },
+	{ "map", LT_RULE_SHAPE + 10, 1, map_compile, map_apply, map_free, NULL },
+	{ "pattern", LT_RULE_VALIDATE, 0, pattern_compile, pattern_apply, pattern_free, NULL },
+	{ "max_length", LT_RULE_VALIDATE + 1, 0, max_length_compile, max_length_apply, free, NULL },
+	{ "min", LT_RULE_VALIDATE + 2, 0, min_compile, bound_apply, bound_free, NULL },
+	{ "max", LT_RULE_VALIDATE + 3, 0, max_compile, bound_apply, bound_free, NULL },
+	{ "render", LT_RULE_VALIDATE + 10, 0, NULL, NULL, NULL, NULL },
+	{ "hmac", LT_RULE_VALIDATE + 20, 0, hmac_compile, NULL, hmac_free, hmac_sign },
 };
 
 const struct lt_rule_def *lt_rule_find(const char *name)

@@ -1,5 +1,6 @@
-/* map_rules.h: the value rules of the mapping language (type, scale, trim, upper, lower, phone,
- * date, regex, map, pattern, max_length, min, max), private to the mapping engine (gateway/map.c).
+/* map_rules.h: the value rules of the mapping language (type, scale, trim, upper, lower, unaccent,
+ * phone, date, amount_words, regex, map, pattern, max_length, min, max, hmac), private to the mapping
+ * engine (gateway/map.c).
  *
  * A rule is one table entry: a name, its place in the SPEC.md rule order, a compile function
  * run once at load time (all parsing, regcomp and lookups built there) and an apply function run
@@ -56,6 +57,11 @@ struct lt_rule_def {
 	 * alone. */
 	int (*apply)(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr);
 	void (*free)(void *arg);    /* NULL when arg is always NULL */
+	/* Rules that make the field's value from the other fields of its object (hmac): the engine
+	 * writes every other field first, then calls sign with that object (borrowed; self is the
+	 * field's own name in it, holding null) and *v NULL; sign sets *v to a new reference, or
+	 * returns lt_rule_fail()'s -1. apply is then never called for this rule. NULL otherwise. */
+	int (*sign)(const struct lt_rule *r, json_t *obj, const char *self, json_t **v, const struct lt_rule_run *rr);
 };
 
 /* The rule called name, or NULL. Borrowed (static). */

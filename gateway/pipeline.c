@@ -9,8 +9,12 @@
 #include <openssl/rand.h>
 
 #include "gateway/pipeline.h"
+#include "gateway/callback.h"
+#include "gateway/delivery.h"
 #include "gateway/log.h"
 #include "gateway/map.h"
+#include "gateway/mask.h"
+#include "gateway/metrics.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -36,6 +40,8 @@ struct lt_txn {
 	struct lt_upcall call;
 	long upstream_status;
 	double upstream_ms;
+	char **masked;                       /* values of `mask: true` fields, hidden in the log */
+	size_t n_masked;
 };
 
 static const char *method_name(enum evhttp_cmd_type cmd)
@@ -90,22 +96,51 @@ void lt_request_id(struct evhttp_request *req, char *buf)
 	buf[2 * sizeof(rnd)] = '\0';
 }
 
-/* W3C trace context: passed on when well-formed (00-32hex-16hex-2hex), dropped otherwise. */
+static int all_zero(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '0')
+			return 0;
+	return 1;
+}
+
+/* W3C trace context: kept when well-formed (00-32hex-16hex-2hex, ids not all zero, version not
+ * ff), else a new trace is started here (flags 00: the gateway records no spans), so that every
+ * access line and every upstream call carries one. */
 static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	const char *tp = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
-	size_t len;
+	unsigned char rnd[24];
+	size_t len, k = 0;
 
-	buf[0] = '\0';
-	if (tp == NULL)
-		return;
-	len = strlen(tp);
-	if (len != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
-		return;
-	for (size_t i = 0; i < len; i++)
-		if (tp[i] != '-' && !((tp[i] >= '0' && tp[i] <= '9') || (tp[i] >= 'a' && tp[i] <= 'f')))
+	if (tp != NULL && (len = strlen(tp)) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&
+	    strncmp(tp, "ff", 2) != 0 && !all_zero(tp + 3, 32) && !all_zero(tp + 36, 16)) {
+		size_t i = 0;
+
+		while (i < len && (tp[i] == '-' || (tp[i] >= '0' && tp[i] <= '9') || (tp[i] >= 'a' && tp[i] <= 'f')))
+			i++;
+		if (i == len) {
+			snprintf(buf, n, "%s", tp);
 			return;
-	snprintf(buf, n, "%s", tp);
+		}
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		uint64_t t = lt_mono_us() ^ (uint64_t)(uintptr_t)req;
+
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i + 1);
+	}
+	rnd[0] |= 1;            /* never all zero */
+	rnd[16] |= 1;
+	k = (size_t)snprintf(buf, n, "00-");
+	for (size_t i = 0; i < sizeof(rnd) && k + 2 < n; i++) {
+		if (i == 16)
+			buf[k++] = '-';
+		buf[k++] = hex[rnd[i] >> 4];
+		buf[k++] = hex[rnd[i] & 15];
+	}
+	snprintf(buf + k, n - k, "-00");
 }
 
 static void send_body(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
@@ -137,6 +172,9 @@ static void txn_free(struct lt_txn *t)
 	struct lt_server *srv = t->srv;
 
 	json_decref(t->doc);
+	for (size_t i = 0; i < t->n_masked; i++)
+		free(t->masked[i]);
+	free(t->masked);
 	free(t->token);
 	free(t->path);
 	lt_upcall_release(&t->call);
@@ -162,8 +200,11 @@ static void txn_log(struct lt_txn *t, int status, size_t bytes_out, const char *
 		.bytes_out = bytes_out,
 		.latency_ms = (double)(lt_mono_us() - t->t0_us) / 1000.0,
 		.upstream_ms = t->upstream_ms,
+		.masked = t->masked,
+		.n_masked = t->n_masked,
 	};
 	lt_log_access(&a);
+	lt_metrics_request(a.route, status, a.latency_ms / 1000.0);
 }
 
 /* The transaction's one answer; frees it. */
@@ -177,11 +218,30 @@ static void txn_reply(struct lt_txn *t, int status, const char *ctype, const cha
 static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 {
 	int status = e->status ? e->status : 500;
-	char *body = lt_err_envelope(e, t->route ? t->route->name : NULL, t->request_id);
-	size_t len = strlen(body);
+	char *body;
+	size_t len;
 
-	if (status >= 500)
-		lt_log_warn("request %s route %s: %s", t->request_id, t->route ? t->route->name : "-", e->msg);
+	if (t->route != NULL && t->route->ack_error.status != 0 && strncmp(e->code, "upstream.", 9) == 0) {
+		/* A sync callback whose upstream cannot be reached: the caller hears its own dialect. */
+		const struct lt_ack *a = &t->route->ack_error;
+
+		lt_log_warn("request %s route %s: %s (answered with the route's error ack)", t->request_id,
+			    t->route->name, e->msg);
+		send_body(t->req, a->status, a->content_type, a->body ? a->body : "", a->body ? strlen(a->body) : 0,
+			  t->request_id);
+		txn_log(t, a->status, a->body ? strlen(a->body) : 0, e->code);
+		txn_free(t);
+		return;
+	}
+	body = lt_err_envelope(e, t->route ? t->route->name : NULL, t->request_id);
+	len = strlen(body);
+
+	if (status >= 500 && lt_log_enabled(LT_LOG_WARN)) {
+		char *msg = lt_mask_str(e->msg, t->masked, t->n_masked);
+
+		lt_log_warn("request %s route %s: %s", t->request_id, t->route ? t->route->name : "-", msg);
+		free(msg);
+	}
 	send_body(t->req, status, "application/json", body, len, t->request_id);
 	txn_log(t, status, len, e->code[0] ? e->code : "internal");
 	free(body);
@@ -232,6 +292,16 @@ static int ctype_matches(const char *ctype, enum lt_fmt fmt)
 }
 
 static void txn_send(struct lt_txn *t);
+
+/* The values the mapping marks `mask: true` in this request, so that no log line shows them. */
+static void txn_collect_masked(struct lt_txn *t, const struct lt_map_section *rs)
+{
+	const char *const *paths;
+	size_t n = lt_map_masked(rs, &paths);
+
+	if (n > 0 && t->doc != NULL)
+		lt_mask_collect(t->doc, paths, n, &t->masked, &t->n_masked);
+}
 
 static void on_token(void *arg, const char *token, const struct lt_err *err)
 {
@@ -327,10 +397,19 @@ static void txn_send(struct lt_txn *t)
 	h = curl_slist_append(h, "Expect:");
 	t->call.headers = h;
 	t->call.cfg = t->up->cfg;
-	t->call.method = t->method;
+	/* A GET whose query string was mapped into a document (`in: query`: VNPAY's IPN in sync mode)
+	 * sends that document as a body, and a GET body means nothing to most servers: POST it. */
+	t->call.method = t->doc != NULL && strcmp(t->method, "GET") == 0 ? "POST" : t->method;
 	t->call.url = lt_xasprintf("%s%s", t->up->cfg->url, t->route->upstream_path ? t->route->upstream_path : "");
 	t->call.done = on_upstream_done;
 	t->call.arg = t;
+	if (!lt_circuit_allow(&t->up->circuit, lt_mono_ms())) {
+		lt_err_set(&err, 503, "upstream.circuit_open", "upstream '%s' is failing; calls are refused for "
+			   "%llums", t->up->cfg->name,
+			   (unsigned long long)lt_circuit_wait_ms(&t->up->circuit, lt_mono_ms()));
+		txn_fail(t, &err);
+		return;
+	}
 	if (lt_upcall_start(t->srv->up, &t->call, &err) < 0)
 		txn_fail(t, &err);
 }
@@ -363,11 +442,19 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 
 	lt_err_clear(&err);
 	t->upstream_ms = call->elapsed_ms;
+	if (lt_delivery_unhealthy(call->fail, call->status))
+		lt_circuit_failure(&t->up->circuit, lt_mono_ms());
+	else
+		lt_circuit_success(&t->up->circuit);
 	if (call->fail != LT_UP_OK) {
 		lt_upcall_error(call, t->up->cfg->name, &err);
+		lt_metrics_upstream(t->up->cfg->name, call->elapsed_ms / 1000.0,
+				    strncmp(err.code, "upstream.", 9) == 0 ? err.code + 9 : err.code);
 		txn_fail(t, &err);
 		return;
 	}
+	lt_metrics_upstream(t->up->cfg->name, call->elapsed_ms / 1000.0,
+			    call->status >= 200 && call->status <= 299 ? NULL : "status");
 	t->upstream_status = call->status;
 	if (!t->auth_retried && lt_auth_refused(&t->up->cfg->auth, call->status, call->response.data,
 						call->response.len)) {
@@ -405,6 +492,32 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 	}
 	txn_reply(t, 200, lt_map_content_type(rs), out, outlen);
 	free(out);
+}
+
+static void cb_reply(void *txn, int status, const char *ctype, const char *body, size_t len)
+{
+	txn_reply(txn, status, ctype, body, len);
+}
+
+static void cb_fail(void *txn, const struct lt_err *e)
+{
+	txn_fail(txn, e);
+}
+
+/* What queue mode (gateway/callback.c) needs of this transaction. */
+static struct lt_cbreq txn_cbreq(struct lt_txn *t)
+{
+	struct evhttp_request *req = t->req;
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct lt_cbreq r = {
+		.srv = t->srv, .route = t->route, .request_id = t->request_id, .client = t->client,
+		.body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "", .body_len = t->bytes_in,
+		.content_type = evhttp_find_header(h, "Content-Type"),
+		.idem_header = evhttp_find_header(h, "Idempotency-Key"),
+		.reply = cb_reply, .fail = cb_fail, .txn = t,
+	};
+	return r;
 }
 
 void lt_pipeline_handle(struct evhttp_request *req, void *arg)
@@ -452,6 +565,12 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 		}
 		id = lt_tls_identity(ssl);
 		snprintf(t->client, sizeof(t->client), "%s", id->display);
+		if (lt_callback_is_status(t->method, t->path)) {
+			struct lt_cbreq r = txn_cbreq(t);
+
+			lt_callback_status(&r, t->path, id);
+			return;
+		}
 		if (lt_router_match(&gen->router, l->index, t->method, t->path, strlen(t->path), &t->route, allow,
 				    sizeof(allow), &err) < 0)
 			goto fail;
@@ -460,6 +579,11 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 				   id->verified ? id->display : "without a verified certificate", t->route->name);
 			goto fail;
 		}
+	} else if (lt_callback_is_status(t->method, t->path)) {
+		struct lt_cbreq r = txn_cbreq(t);
+
+		lt_callback_status(&r, t->path, NULL);
+		return;
 	} else if (lt_router_match(&gen->router, l->index, t->method, t->path, strlen(t->path), &t->route, allow,
 				   sizeof(allow), &err) < 0) {
 		goto fail;
@@ -484,18 +608,39 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 	}
 	if (t->route->upstream_index >= 0)
 		t->up = &gen->ups[t->route->upstream_index];
+	if (t->route->mode == LT_MODE_QUEUE && rs == NULL) {
+		struct lt_cbreq r = txn_cbreq(t);
+
+		lt_callback_accept(&r, NULL, NULL);
+		return;
+	}
 	if (rs != NULL) {
 		struct lt_map_vars vars = { txn_var, t };
 		const char *body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "";
+		size_t body_len = t->bytes_in;
 		json_t *doc = NULL;
 		int rc;
 
-		if (lt_map_decode(rs, body, t->bytes_in, &doc, &err) < 0)
+		if (lt_map_in(rs) == LT_FMT_QUERY) {
+			/* A GET callback (VNPAY's IPN) carries its fields in the query string. */
+			body = uri ? evhttp_uri_get_query(uri) : NULL;
+			body = body ? body : "";
+			body_len = strlen(body);
+		}
+		if (lt_map_decode(rs, body, body_len, &doc, &err) < 0)
 			goto fail;
+		if (t->route->mode == LT_MODE_QUEUE) {
+			struct lt_cbreq r = txn_cbreq(t);
+
+			lt_callback_accept(&r, doc, &vars);
+			json_decref(doc);
+			return;
+		}
 		rc = lt_map_apply(rs, doc, &vars, &t->doc, &err);
 		json_decref(doc);
 		if (rc < 0)
 			goto fail;
+		txn_collect_masked(t, rs);
 	}
 	if (t->up == NULL) {
 		lt_err_set(&err, 500, "internal", "route %s has no upstream", t->route->name);

@@ -10,8 +10,11 @@
 
 #include "gateway/server.h"
 #include "gateway/admin.h"
+#include "gateway/delivery.h"
 #include "gateway/log.h"
 #include "gateway/pipeline.h"
+#include "gateway/reload.h"
+#include "gateway/store.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -39,6 +42,7 @@ static void gen_free(struct lt_gen *g)
 		free(g->ssl);
 	}
 	lt_router_free(&g->router);
+	lt_certs_free(g->certs, g->n_certs);
 	lt_config_free(g->cfg);
 	free(g);
 }
@@ -49,14 +53,15 @@ void lt_gen_unref(struct lt_gen *g)
 		gen_free(g);
 }
 
-/* Builds everything a config needs at run time; takes cfg. NULL with e on failure. */
-static struct lt_gen *gen_build(struct lt_config *cfg, struct lt_err *e)
+struct lt_gen *lt_gen_build(struct lt_config *cfg, struct lt_err *e)
 {
 	struct lt_gen *g = lt_xcalloc(1, sizeof(*g));
 
 	g->refs = 1;
 	g->cfg = cfg;
 	g->loaded_ms = lt_wall_ms();
+	g->number = 1;
+	g->n_certs = lt_certs_collect(cfg, &g->certs);
 	lt_router_build(&g->router, cfg);
 	g->ssl = lt_xcalloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*g->ssl));
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -74,6 +79,7 @@ static struct lt_gen *gen_build(struct lt_config *cfg, struct lt_err *e)
 
 		u->cfg = uc;
 		lt_session_init(&u->session, uc);
+		lt_circuit_init(&u->circuit, uc->circuit_failures, (uint64_t)uc->circuit_cooldown_ms);
 		for (size_t k = 0; k < uc->n_headers; k++)
 			u->headers = lt_header_add(u->headers, uc->headers[k].name, uc->headers[k].value);
 		if ((line = lt_auth_static_header(&uc->auth)) != NULL) {
@@ -111,24 +117,29 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
 	return bev;
 }
 
-static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const struct lt_listener_cfg *lc,
-			 const struct lt_limits *lim, struct lt_err *e)
+void lt_listener_limits(struct lt_listener_rt *l, const struct lt_limits *lim)
 {
 	struct timeval tv = { lim->header_timeout_ms / 1000, (lim->header_timeout_ms % 1000) * 1000 };
 	size_t hard_cap;
 
-	l->srv = srv;
-	l->admin = lc->admin;
-	l->tls = lc->tls;
-	l->http = evhttp_new(srv->base);
-	if (l->http == NULL)
-		return lt_err_set(e, 0, "listen", "listener '%s': cannot create HTTP server", lc->name);
 	evhttp_set_max_headers_size(l->http, (ev_ssize_t)lim->max_headers);
 	/* The pipeline answers bodies over max_body with the JSON 413 envelope; evhttp's own limit is a
 	 * hard stop (a plain 413, body never buffered) for bodies far over it. */
 	hard_cap = lim->max_body > (SIZE_MAX - 65536) / 2 ? lim->max_body : lim->max_body * 2 + 65536;
 	evhttp_set_max_body_size(l->http, (ev_ssize_t)hard_cap);
 	evhttp_set_timeout_tv(l->http, &tv);
+}
+
+static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const struct lt_listener_cfg *lc,
+			 const struct lt_limits *lim, struct lt_err *e)
+{
+	l->srv = srv;
+	l->admin = lc->admin;
+	l->tls = lc->tls;
+	l->http = evhttp_new(srv->base);
+	if (l->http == NULL)
+		return lt_err_set(e, 0, "listen", "listener '%s': cannot create HTTP server", lc->name);
+	lt_listener_limits(l, lim);
 	/* Without it an oversize body resets the connection instead of answering 413 (libevent #321). */
 	evhttp_set_flags(l->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	/* Every method reaches our handler, so that 405 and 404 are ours (JSON), not evhttp's HTML. */
@@ -194,6 +205,17 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	on_drain_tick(-1, 0, srv);
 }
 
+static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct lt_err err;
+
+	(void)sig;
+	(void)what;
+	lt_err_clear(&err);
+	/* lt_reload logs and audits the outcome either way. */
+	(void)lt_reload(arg, "SIGHUP", &err);
+}
+
 int lt_server_start(struct lt_server *srv, const char *config_path)
 {
 	struct lt_diags d = { 0 };
@@ -217,7 +239,7 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 		fprintf(stderr, "lienthong: cannot initialise TLS\n");
 		return -1;
 	}
-	srv->gen = gen_build(cfg, &err);
+	srv->gen = lt_gen_build(cfg, &err);
 	if (srv->gen == NULL)
 		goto fail;
 	srv->base = event_base_new();
@@ -230,6 +252,10 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 		lt_err_set(&err, 0, "curl", "cannot initialise libcurl");
 		goto fail;
 	}
+	srv->store = lt_store_open(cfg->gateway.store, srv->base, &err);
+	if (srv->store == NULL)
+		goto fail;
+	srv->delivery = lt_delivery_new(srv, srv->store);
 	srv->n_listeners = cfg->n_listeners;
 	srv->listeners = lt_xcalloc(srv->n_listeners ? srv->n_listeners : 1, sizeof(*srv->listeners));
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -240,9 +266,11 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	signal(SIGPIPE, SIG_IGN);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_stop_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_stop_signal, srv);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_reload_signal, srv);
 	srv->drain_timer = evtimer_new(srv->base, on_drain_tick, srv);
-	if (srv->sig_term == NULL || srv->sig_int == NULL || srv->drain_timer == NULL ||
-	    evsignal_add(srv->sig_term, NULL) < 0 || evsignal_add(srv->sig_int, NULL) < 0) {
+	if (srv->sig_term == NULL || srv->sig_int == NULL || srv->sig_hup == NULL || srv->drain_timer == NULL ||
+	    evsignal_add(srv->sig_term, NULL) < 0 || evsignal_add(srv->sig_int, NULL) < 0 ||
+	    evsignal_add(srv->sig_hup, NULL) < 0) {
 		lt_err_set(&err, 0, "signals", "cannot install signal handlers");
 		goto fail;
 	}
@@ -251,15 +279,33 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	return 0;
 fail:
 	fprintf(stderr, "lienthong: %s\n", err.msg);
-	if (srv->gen == NULL)
-		lt_config_free(cfg);
 	return -1;
+}
+
+static struct {
+	void (*fn)(void *arg);
+	void *arg;
+} stop_hooks[LT_STOP_HOOKS];
+static size_t n_stop_hooks;
+
+void lt_server_on_stop(void (*fn)(void *arg), void *arg)
+{
+	if (n_stop_hooks >= LT_STOP_HOOKS) {
+		lt_log_error("too many stop hooks: one is not registered");
+		return;
+	}
+	stop_hooks[n_stop_hooks].fn = fn;
+	stop_hooks[n_stop_hooks++].arg = arg;
 }
 
 int lt_server_run(struct lt_server *srv)
 {
+	srv->ready = 1;
 	if (event_base_dispatch(srv->base) < 0)
 		return 1;
+	/* Requests in flight are answered (or the bound passed): now the store may flush and close. */
+	for (size_t i = 0; i < n_stop_hooks; i++)
+		stop_hooks[i].fn(stop_hooks[i].arg);
 	lt_log_info("stopped");
 	return 0;
 }
@@ -270,11 +316,16 @@ void lt_server_free(struct lt_server *srv)
 		if (srv->listeners[i].http != NULL)
 			evhttp_free(srv->listeners[i].http);
 	free(srv->listeners);
+	/* The writer finishes what was submitted (state updates of the last deliveries) first. */
+	lt_store_close(srv->store);
+	lt_delivery_free(srv->delivery);
 	lt_upclient_free(srv->up);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);
 	if (srv->sig_int != NULL)
 		event_free(srv->sig_int);
+	if (srv->sig_hup != NULL)
+		event_free(srv->sig_hup);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
 	if (srv->gen != NULL)

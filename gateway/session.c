@@ -82,8 +82,8 @@ static void login_done(struct lt_upcall *call, void *arg)
 		lt_log_info("upstream '%s': logged in", s->cfg->name);
 		wake_all(s, NULL);
 	}
-	if (s->on_idle != NULL)
-		s->on_idle(s->on_idle_arg);
+	/* Nothing may touch s after wake_all: the last waiter may have held the last reference to the
+	 * generation that owns it. */
 }
 
 static void start_login(struct lt_session *s, struct lt_upclient *c)

@@ -29,8 +29,6 @@ struct lt_session {
 	unsigned logins;                     /* how many logins so far (metrics, tests) */
 	struct lt_upcall call;
 	struct lt_session_waitq waiters;
-	void (*on_idle)(void *arg);          /* optional: called when a login finished (generation refs) */
-	void *on_idle_arg;
 };
 
 void lt_session_init(struct lt_session *s, const struct lt_upstream_cfg *cfg);

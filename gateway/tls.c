@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 
 #include "gateway/tls.h"
+#include "gateway/metrics.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
 
@@ -50,6 +51,27 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
 			    X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)), subject);
 	}
 	return ok;
+}
+
+/* A fatal alert while the handshake runs is a failed handshake: counted by listener and alert
+ * (lienthong_tls_handshake_failures_total), "peer_" in front when the client sent it. */
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+	const char *listener;
+	char reason[64];
+	size_t k = 0;
+	const char *desc;
+
+	if (!(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL || !SSL_in_init(ssl))
+		return;
+	listener = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	if (where & SSL_CB_READ)
+		k = (size_t)snprintf(reason, sizeof(reason), "peer_");
+	/* "unknown CA" -> "unknown_ca": a label value a PromQL user can type. */
+	for (desc = SSL_alert_desc_string_long(ret); *desc != '\0' && k + 1 < sizeof(reason); desc++)
+		reason[k++] = *desc == ' ' ? '_' : (*desc >= 'A' && *desc <= 'Z') ? (char)(*desc - 'A' + 'a') : *desc;
+	reason[k] = '\0';
+	lt_metrics_tls_failure(listener ? listener : "-", reason);
 }
 
 SSL_CTX *lt_tls_server_ctx(const struct lt_listener_cfg *l, struct lt_err *e)
@@ -97,6 +119,9 @@ SSL_CTX *lt_tls_server_ctx(const struct lt_listener_cfg *l, struct lt_err *e)
 	}
 	/* Mandatory once client certificates are used, or resumed sessions fail the handshake. */
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	/* The name outlives every generation (interned): a connection may outlive its config. */
+	SSL_CTX_set_app_data(ctx, (void *)lt_metrics_intern(l->name));
+	SSL_CTX_set_info_callback(ctx, info_cb);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);

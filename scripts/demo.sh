@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the sandbox national portal, the gateway on conf/lienthong.yaml, and the sample city
-# requests of mappings/dvcqg/examples/ sent through it with curl and the city's client certificate.
+# requests of mappings/dvcqg/examples/ sent through it with curl and the city's client certificate;
+# then a signed VNPAY payment callback: acknowledged in VNPAY's dialect and delivered to the city.
 # DEMO_ONCE=1 exits after the samples (non-zero if any failed); otherwise it waits for Ctrl-C.
 set -u
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for port in 8443 9090 9443; do
+for port in 8443 9090 9443 9444; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 		echo "demo: port $port is already in use (another demo running?)" >&2
 		exit 1
@@ -34,6 +35,10 @@ bold "2. the sandbox national portal on https://127.0.0.1:9443/adapter (mutual T
 $PY tests/sandbox/dvcqg.py --port 9443 --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
 	--client-ca $CERTS/ca.crt --username hanoi-gw --password sandbox-secret --verbose \
 	>"$RUN/sandbox.log" 2>&1 &
+pids+=($!)
+
+$PY tests/sandbox/city.py --port 9444 --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
+	--client-ca $CERTS/ca.crt --verbose >"$RUN/city.log" 2>&1 &
 pids+=($!)
 
 bold "3. the gateway: ./lienthong run -c conf/lienthong.yaml (log: $RUN/gateway.log)"
@@ -81,6 +86,25 @@ for f in mappings/dvcqg/examples/lookup-*.json; do
 	case $f in *.dvcqg.json|*response*|*answer*|*.city.json) continue;; esac
 	send /v1/dvcqg/lookup "$f"
 done
+
+bold "5. a payment callback: VNPAY's IPN (GET, HMAC-SHA512), as the bank would send it"
+# A new order reference per run: the store keeps the last run's, which would (rightly) be a duplicate.
+IPN=$(PYTHONPATH=tests/e2e:tests/sandbox $PY -c 'import sys; from queue_setup import vnpay_query; print(vnpay_query(sys.argv[1]))' "HS$(date +%s)")
+BANK=(curl -sS --cacert $CERTS/ca.crt --cert $CERTS/bank.crt --key $CERTS/bank.key)
+echo "bank → gateway: GET /callbacks/vnpay/ipn?${IPN:0:90}..."
+out=$("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")
+echo "gateway → bank (after the notification is on disk): $out"
+[ "$out" = '{"RspCode":"00","Message":"Confirm Success"}' ] || failures=$((failures + 1))
+echo "the bank retries the same IPN: $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")"
+echo "a forged IPN (amount changed): $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?${IPN/vnp_Amount=12000000/vnp_Amount=100}")"
+for _ in $(seq 1 50); do
+	grep -q "applied" "$RUN/city.log" 2>/dev/null && break
+	sleep 0.1
+done
+echo "gateway → city (the city sandbox's log: once, with its Idempotency-Key):"
+grep "/city/" "$RUN/city.log" || { echo "(nothing reached the city)"; failures=$((failures + 1)); }
+echo "audit line of the forged IPN:"
+grep '"type":"audit"' "$RUN/gateway.log" | tail -n 1
 
 bold "access log (one line per request):"
 grep '"type":"access"' "$RUN/gateway.log" | tail -n 8

@@ -191,10 +191,23 @@ def mapping_file(route):
     return path
 
 
+def merge_config(base, extra):
+    """Deep-merges extra into base (dicts merged key by key, anything else replaced)."""
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            merge_config(base[k], v)
+        else:
+            base[k] = copy.deepcopy(v)
+    return base
+
+
 def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None,
-                   max_body="64KiB", workers=1, total_timeout="3s"):
+                   max_body="64KiB", workers=1, total_timeout="3s", extra_routes=None,
+                   header_timeout="10s", extra=None):
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
-    the log are those of one process unless a test asks otherwise."""
+    the log are those of one process unless a test asks otherwise. extra_routes: more routes on
+    the public listener to upstream dvcqg, {name: {"path": P, "mapping": FILE, ...}}. extra (a
+    dict) is merged into the result: more upstreams and routes (queue mode's tests)."""
     tls = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
     if pin is not None:
         tls["pin"] = pin
@@ -208,12 +221,16 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
             "upstream": "dvcqg",
             "mode": "sync",
         }
-    return {
+    for name, spec in (extra_routes or {}).items():
+        spec = dict(spec)
+        routes[name] = {"listener": "public", "match": {"method": "POST", "path": spec.pop("path")},
+                        "allow": ["CN=" + CITY_CN], "upstream": "dvcqg", "mode": "sync", **spec}
+    cfg = {
         "gateway": {
             "workers": workers,
             "store": str(Path(workdir) / "lienthong.db"),
             "log": {"level": "info", "format": "json"},
-            "limits": {"max_body": max_body, "max_headers": "16KiB", "header_timeout": "2s",
+            "limits": {"max_body": max_body, "max_headers": "16KiB", "header_timeout": header_timeout,
                        "body_timeout": "5s"},
         },
         "listeners": {
@@ -229,7 +246,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
                 "url": upstream_url,
                 "tls": tls,
                 "headers": {"dstcode": "${env:DVCQG_DSTCODE:-" + DSTCODE + "}"},
-                "timeout": {"connect": "2s", "total": total_timeout},
+                "timeout": {"connect": total_timeout, "total": total_timeout},  # a loaded CI machine handshakes slowly
                 "auth": {
                     "type": "login",
                     "request": {"path": "/auth",
@@ -243,6 +260,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
         },
         "routes": routes,
     }
+    return merge_config(cfg, extra or {})
 
 
 def child_env():
@@ -537,9 +555,11 @@ class Launcher:
         self.workdir = Path(workdir)
         self.gateways = []
 
-    def start(self, sandbox=None, upstream_url=None, **options):
+    def start(self, sandbox=None, upstream_url=None, configure=None, **options):
         """A running gateway whose upstream dvcqg is the sandbox (or upstream_url). options go
-        to gateway_config (pin, max_body, workers, total_timeout)."""
+        to gateway_config (pin, max_body, workers, total_timeout, extra_routes, header_timeout, extra);
+        configure(config, pki), when given, may add upstreams and routes to the config dict before it
+        is written."""
         if upstream_url is None:
             upstream_url = sandbox.url
         for attempt in range(1, 4):
@@ -548,7 +568,10 @@ class Launcher:
             admin = free_port()
             while admin == public:
                 admin = free_port()
-            gw = Gateway(self.pki, wd, gateway_config(self.pki, wd, public, admin, upstream_url, **options))
+            config = gateway_config(self.pki, wd, public, admin, upstream_url, **options)
+            if configure is not None:
+                configure(config, self.pki)
+            gw = Gateway(self.pki, wd, config)
             self.gateways.append(gw)
             try:
                 return gw.start()

@@ -3,6 +3,9 @@ that nothing half-checked reaches the portal."""
 
 import json
 import re
+import socket
+import ssl
+import time
 
 from harness import (LOOKUP, SYNC, assert_error, city_dossier, city_lookup, dossier_code)
 
@@ -83,3 +86,25 @@ def test_error_envelope_shape(gw, sandbox):
         err = assert_error(do({"X-Request-Id": f"e2e-env-{name}"}), status, code)
         assert err["request_id"] == f"e2e-env-{name}"
     assert sandbox.calls() == []
+
+
+def test_slow_header_times_out(gateway, sandbox):
+    """A client that starts a request and never finishes its header is cut off after
+    gateway.limits.header_timeout (slowloris), and nothing reaches the portal."""
+    gw = gateway(sandbox, header_timeout="1s")
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+    tls = gw.pki.client_context("city").wrap_socket(sock, server_hostname="127.0.0.1")
+    try:
+        tls.sendall(b"POST /v1/dvcqg/dossiers HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl")
+        started = time.monotonic()
+        try:
+            data = tls.recv(4096)
+        except (ConnectionResetError, ssl.SSLError):
+            data = b""
+        waited = time.monotonic() - started
+    finally:
+        tls.close()
+    assert data == b"", f"expected the connection closed, got {data[:200]!r}"
+    # Closed by the timeout, not by anything else: not at once, and well before the socket's 30 s.
+    assert 0.8 <= waited < 20, f"connection closed after {waited:.1f}s, header_timeout is 1s"
+    assert sandbox.received == []

@@ -2,8 +2,9 @@
 """dvcqg.py: a simulated DVCQG adapter (Cổng Dịch vụ công quốc gia, FORMATS.md §2).
 
 This module owns the sandbox national portal that the e2e tests and `make demo` talk to
-through the gateway. It speaks HTTPS and demands a client certificate from the client CA, so
-every test that reaches it proves that the gateway presented its own certificate. It checks
+through the gateway. It listens with mtls.py's machinery (HTTPS demanding a client certificate
+from the client CA, so every test that reaches it proves that the gateway presented its own
+certificate). It checks
 what the real adapter is known to check: the dstcode header, the login session, madonvi, and
 per service the mandatory fields, all-string values and date formats. It remembers every
 request, rejected ones included, with the peer certificate's CN. Tests can make it slow,
@@ -32,22 +33,14 @@ import argparse
 import json
 import re
 import secrets
-import signal
-import socket
-import socketserver
-import ssl
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from mtls import MtlsSandbox
 
 BASE = "/adapter"
 AUTH_PATH = BASE + "/auth"
 CONTROL_PREFIX = "/__sandbox/"
-
-MAX_BODY = 8 * 1024 * 1024      # a request body larger than this is refused unread
-HANDSHAKE_TIMEOUT = 10.0        # seconds a TLS handshake may take
-IDLE_TIMEOUT = 30.0             # seconds a kept-alive connection may stay idle
 
 # Answer codes. "0" (success) and "-1" (login refused, session refused) are seen in real
 # integration code (FORMATS.md §2.2, §2.3). The others are INFERRED: the real adapter's codes
@@ -90,19 +83,6 @@ CONTROL_KEYS = ("delay_ms", "fail_status", "fail_times", "expire_sessions", "rej
 
 class Invalid(Exception):
     """A field of a service call fails validation; str() is '<field> <problem>'."""
-
-
-def peer_cn(sock):
-    """The subject CN of the verified peer certificate, or None."""
-    try:
-        cert = sock.getpeercert()
-    except (ValueError, OSError):
-        return None
-    for rdn in (cert or {}).get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return value
-    return None
 
 
 def _require_str(item, name, where, nonempty):
@@ -176,174 +156,20 @@ def _check_sync_item(item, where):
         raise Invalid(f"{where}.LoaiDoiTuong phải là \"1\" hoặc \"2\"")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128    # the gateway opens many connections at once under load
-
-    def __init__(self, addr, sandbox):
-        self.sandbox = sandbox
-        super().__init__(addr, _Handler)
-
-    def server_bind(self):
-        # HTTPServer.server_bind resolves the host name (getfqdn), which can stall on a
-        # machine without DNS; the sandbox has no use for it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def finish_request(self, request, client_address):
-        # The handshake runs here, in the connection's own thread, so a slow or failing
-        # client never blocks the accept loop.
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        try:
-            conn = self.sandbox._tls.wrap_socket(request, server_side=True)
-        except OSError as e:
-            self.sandbox._note_tls_failure(client_address, e)
-            return
-        self.sandbox._track(conn, True)
-        try:
-            self.RequestHandlerClass(conn, client_address, self)
-        except OSError:
-            pass        # the peer went away mid-request: nothing to answer
-        finally:
-            self.sandbox._track(conn, False)
-            try:
-                conn.close()
-            except OSError:
-                pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"       # keep-alive, as the gateway's connection pool expects
-    server_version = "dvcqg-sandbox/1"
-    sys_version = ""
-    timeout = IDLE_TIMEOUT
-
-    def log_message(self, format, *args):   # noqa: A002 (the base class's name)
-        pass
-
-    def do_POST(self):
-        self.server.sandbox._serve(self)
-
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_POST
-
-    def read_body(self):
-        """The request body (bytes), or None when it cannot be read within MAX_BODY."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            out = bytearray()
-            while True:
-                line = self.rfile.readline(1024)
-                try:
-                    size = int(line.split(b";")[0].strip(), 16)
-                except ValueError:
-                    return None
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(out)
-                if len(out) + size > MAX_BODY:
-                    return None
-                out += self.rfile.read(size)
-                self.rfile.readline(8)
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            return None
-        if length < 0 or length > MAX_BODY:
-            return None
-        return self.rfile.read(length)
-
-    def send_json(self, status, obj):
-        data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
-
-    def drop(self):
-        """Closes the connection without a word, as a crashed or overloaded peer does."""
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-class DvcqgSandbox:
+class DvcqgSandbox(MtlsSandbox):
     """The simulated DVCQG adapter. Every public method is thread-safe."""
+
+    name = "dvcqg"
+    base = BASE
 
     def __init__(self, port=0, cert=None, key=None, client_ca=None, username="lienthong",
                  password="lienthong", dstcode="000.00.00.H26", host="127.0.0.1", printer=None):
-        if not (cert and key and client_ca):
-            raise ValueError("cert, key and client_ca are required: the sandbox speaks mTLS only")
-        self.host = host
         self.username = username
         self.password = password
         self.dstcode = dstcode
-        self._printer = printer         # callable(str) for one line per request, or None
-        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._tls.load_cert_chain(cert, key)
-        self._tls.verify_mode = ssl.CERT_REQUIRED
-        self._tls.load_verify_locations(client_ca)
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._live = set()
-        self._server = _Server((host, port), self)
-        self._thread = None
-        self._reset_locked()
-
-    # ---- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def port(self):
-        return self._server.server_address[1]
-
-    @property
-    def url(self):
-        """The gateway's upstream url for this sandbox."""
-        return f"https://{self.host}:{self.port}{BASE}"
-
-    def start(self):
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dvcqg-sandbox",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        """Stops listening and closes every open connection (a peer sees EOF at once)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-        self._server.server_close()
-        with self._lock:
-            live = list(self._live)
-        for conn in live:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(port=port, cert=cert, key=key, client_ca=client_ca, host=host, printer=printer)
 
     # ---- what tests look at --------------------------------------------------------------
-
-    @property
-    def received(self):
-        """Every request, in arrival order (a copy): dicts with method, path, headers (names
-        lower-cased), header_list (as sent), json (None when the body is not JSON), raw (bytes),
-        peer_cn, time, and answer {"status", "json"} (None when the connection was dropped)."""
-        with self._lock:
-            return [dict(r) for r in self._received]
 
     def calls(self, service=None):
         """The service calls (POST /adapter), optionally of one service."""
@@ -368,12 +194,6 @@ class DvcqgSandbox:
         with self._lock:
             return {k: dict(v) for k, v in self._dossiers.items()}
 
-    @property
-    def tls_failures(self):
-        """Handshakes that failed: dicts with client (address) and error (text)."""
-        with self._lock:
-            return list(self._tls_failures)
-
     def store_dossier(self, item):
         """Puts a dossier (DVCQG field names) straight into the store, as if synced."""
         with self._lock:
@@ -397,16 +217,10 @@ class DvcqgSandbox:
             for k, v in kw.items():
                 self._controls[k] = v
 
-    def reset(self):
-        """Forgets everything: requests, logins, sessions, dossiers, controls."""
-        with self._lock:
-            self._reset_locked()
-
     # ---- internals -----------------------------------------------------------------------
 
     def _reset_locked(self):
-        self._received = []
-        self._tls_failures = []
+        super()._reset_locked()
         self._logins = 0
         self._sessions = set()
         self._issued = []
@@ -414,22 +228,6 @@ class DvcqgSandbox:
         self._progress = []
         self._controls = {"delay_ms": 0, "fail_status": None, "fail_times": None,
                           "reject_login": False, "close_connection": False}
-
-    def _track(self, conn, alive):
-        with self._lock:
-            if alive:
-                self._live.add(conn)
-            else:
-                self._live.discard(conn)
-
-    def _note_tls_failure(self, client, err):
-        with self._lock:
-            self._tls_failures.append({"client": client, "error": str(err), "time": time.time()})
-        self._print(f"TLS handshake failed from {client[0]}:{client[1]}: {err}")
-
-    def _print(self, line):
-        if self._printer is not None:
-            self._printer(time.strftime("%H:%M:%S ") + line)
 
     def _serve(self, h):
         body = h.read_body()
@@ -446,13 +244,8 @@ class DvcqgSandbox:
             doc = json.loads(body.decode("utf-8")) if body else None
         except (UnicodeDecodeError, ValueError):
             doc = None
-        rec = {"method": h.command, "path": path,
-               "headers": {k.lower(): v for k, v in h.headers.items()},
-               "header_list": list(h.headers.items()),
-               "json": doc, "raw": body, "peer_cn": peer_cn(h.connection),
-               "time": time.time(), "answer": None}
+        rec = self._record(h, path, body, json=doc)
         with self._lock:
-            self._received.append(rec)
             if path == AUTH_PATH:
                 self._logins += 1
             ctl = dict(self._controls)
@@ -608,21 +401,14 @@ def main(argv=None):
     p.add_argument("--verbose", action="store_true", help="print one line per request and its answer")
     args = p.parse_args(argv)
 
-    def say(line):
-        print(line, flush=True)
-
     srv = DvcqgSandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                        username=args.username, password=args.password, dstcode=args.dstcode,
                        host=args.host, printer=say if args.verbose else None)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    srv.start()
-    say(f"dvcqg sandbox: listening on {srv.url} (client certificates from {args.client_ca})")
-    while not done.wait(1.0):
-        pass
-    srv.stop()
-    return 0
+    return srv.serve_until_signalled(say)
+
+
+def say(line):
+    print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "gateway/config.h"
@@ -57,7 +58,8 @@ static FILE *create(const char *name, mode_t mode)
 
 static int write_pair(const char *base, const char *cn, long from_s, long to_s, mode_t key_mode)
 {
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	/* The bank's key verifies `verify: { type: rsa }` signatures, so it must be RSA. */
+	EVP_PKEY *k = strcmp(base, "bank") == 0 ? EVP_RSA_gen(2048) : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *x;
 	char name[64];
 	FILE *f;
@@ -100,7 +102,7 @@ static int write_text(const char *name, const char *text)
 static const char *const made[] = {
 	"gateway.crt", "gateway.key", "gateway.pub", "client.crt", "client.key", "client.pub", "bank.crt",
 	"bank.key", "bank.pub", "ca.crt", "ca.key", "ca.pub", "open.crt", "open.key", "open.pub", "old.crt",
-	"old.key", "old.pub", "garbage.pem", NULL
+	"old.key", "old.pub", "soon.crt", "soon.key", "soon.pub", "garbage.pem", NULL
 };
 
 static int setup(void **state)
@@ -110,12 +112,13 @@ static int setup(void **state)
 	if (mkdtemp(certs) == NULL || getcwd(cwd, sizeof(cwd)) == NULL)
 		return -1;
 	snprintf(fixtures, sizeof(fixtures), "%s/fixtures/config", cwd);
-	if (write_pair("gateway", "gateway", 0, 86400L * 30, 0600) < 0 ||
-	    write_pair("client", "gw-client", 0, 86400L * 30, 0600) < 0 ||
-	    write_pair("bank", "bank", 0, 86400L * 30, 0600) < 0 ||
-	    write_pair("ca", "dev-ca", 0, 86400L * 30, 0600) < 0 ||
-	    write_pair("open", "open", 0, 86400L * 30, 0644) < 0 ||
+	if (write_pair("gateway", "gateway", 0, 86400L * 365, 0600) < 0 ||
+	    write_pair("client", "gw-client", 0, 86400L * 365, 0600) < 0 ||
+	    write_pair("bank", "bank", 0, 86400L * 365, 0600) < 0 ||
+	    write_pair("ca", "dev-ca", 0, 86400L * 365, 0600) < 0 ||
+	    write_pair("open", "open", 0, 86400L * 365, 0644) < 0 ||
 	    write_pair("old", "old", -86400L * 60, -86400L * 30, 0600) < 0 ||
+	    write_pair("soon", "soon", 0, 86400L * 10, 0600) < 0 ||
 	    write_text("garbage.pem", "this is not PEM\n") < 0)
 		return -1;
 	setenv("LT_TEST_CERTS", certs, 1);
@@ -344,6 +347,7 @@ static void test_full_config(void **state)
 	r = &c->routes[2];
 	assert_int_equal(r->verify.type, LT_VERIFY_RSA);
 	assert_path(r->verify.public_key, certs, "bank.pub");
+	assert_non_null(r->verify.pkey);           /* loaded once, with the config */
 	assert_int_equal(r->verify.form, LT_CANON_JOIN);
 	assert_int_equal(r->verify.n_fields, 3);
 	assert_string_equal(r->verify.separator, "|");
@@ -733,7 +737,7 @@ static void test_warnings(void **state)
 {
 	struct lt_config *c;
 	struct lt_diags d = { 0 };
-	char date[32], want[512];
+	char date[32], want[512], soon[512];
 	const char *const *w;
 	time_t t = time(NULL) - 86400L * 30;
 	struct tm tm;
@@ -745,20 +749,28 @@ static void test_warnings(void **state)
 		  "upstreams:\n  u:\n    url: https://x\n"
 		  "    tls: { cert: \"${env:LT_TEST_CERTS}/open.crt\", key: \"${env:LT_TEST_CERTS}/open.key\" }\n"
 		  "  v:\n    url: https://y\n"
-		  "    tls: { cert: \"${env:LT_TEST_CERTS}/old.crt\", key: \"${env:LT_TEST_CERTS}/old.key\" }\n", &d);
+		  "    tls: { cert: \"${env:LT_TEST_CERTS}/old.crt\", key: \"${env:LT_TEST_CERTS}/old.key\" }\n"
+		  "  w:\n    url: https://z\n"
+		  "    tls: { cert: \"${env:LT_TEST_CERTS}/soon.crt\", key: \"${env:LT_TEST_CERTS}/soon.key\" }\n", &d);
 	assert_int_equal(d.nerrors, 0);
-	assert_int_equal(d.nwarnings, 3);
+	assert_int_equal(d.nwarnings, 4);
 	/* The expiry date is 30 days ago; X509_gmtime_adj set it to the second. */
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 	snprintf(want, sizeof(want), "warning: t.yaml:12:18: certificate ${env:LT_TEST_CERTS}/old.crt expired on %s",
 		 date);
+	/* Ten days left: a partner's CA needs weeks to renew, so check says so 30 days ahead. */
+	t = time(NULL) + 86400L * 10;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	snprintf(soon, sizeof(soon), "warning: t.yaml:15:18: certificate ${env:LT_TEST_CERTS}/soon.crt expires on %s, "
+		 "within 30 days", date);
 	w = (const char *const[]){
 		"warning: t.yaml:2:20: listener 'plain' has no tls: plain HTTP on 0.0.0.0:8080, which is not a loopback "
 		"address",
 		"warning: t.yaml:9:56: key ${env:LT_TEST_CERTS}/open.key can be read by group or others (mode 0644): "
 		"chmod 600 it",
-		want, NULL };
+		want, soon, NULL };
 	expect_diags(&d, w);
 	lt_config_free(c);
 	lt_diags_free(&d);

@@ -520,7 +520,18 @@ static void test_scale(void **state)
 	assert_fields_fail("    a: { from: a, scale: 100 }\n", "{\"a\":1.5}", "mapping.scale", "a",
 			   "field 'a' (1.5) is not an integer amount");
 	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: 0 }\n",
-			  FIX "t.yaml:3:26: scale must be a positive integer");
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
+	/* VNPAY's amount read back: divided exactly, or refused. */
+	m = load("request:\n  fields:\n    amount: { from: vnp_Amount, type: integer, scale: 0.01 }\n");
+	assert_maps(m, "{\"vnp_Amount\":\"12000000\"}", "{\"amount\":120000}");
+	assert_maps(m, "{\"vnp_Amount\":-500}", "{\"amount\":-5}");
+	assert_map_fails(m, "{\"vnp_Amount\":\"12000050\"}", 422, "mapping.scale", "amount",
+			 "field 'vnp_Amount' (12000050) is not a whole multiple of 100");
+	lt_map_free(m);
+	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: 0.5 }\n",
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
+	assert_load_fails("request:\n  fields:\n    a: { from: a, scale: \"0.01\" }\n",
+			  FIX "t.yaml:3:26: scale must be a positive integer, or 0.1, 0.01, ... to divide");
 }
 
 static void test_phone(void **state)
@@ -543,6 +554,108 @@ static void test_phone(void **state)
 			   "field 'p' (912345678) is not a Vietnamese phone number");
 	assert_load_fails("request:\n  fields:\n    a: { from: a, phone: e164 }\n",
 			  FIX "t.yaml:3:26: unknown phone form 'e164' (known: local, international)");
+}
+
+static void test_unaccent(void **state)
+{
+	(void)state;
+	/* NFC and NFD (u + horn + dot below) in, plain ASCII out; other types refused. */
+	assert_fields("    a: { from: a, unaccent: true }\n"
+		      "    b: { from: b, unaccent: true, upper: true }\n"
+		      "    c: { from: c, unaccent: false }\n"
+		      "    d: { from: d, unaccent: true }\n",
+		      "{\"a\":\"Hồ sơ đã có kết quả\",\"b\":\"Tru\xcc\x9b\xcc\xa3" "c Bạch\",\"c\":\"Đức\",\"d\":null}",
+		      "{\"a\":\"Ho so da co ket qua\",\"b\":\"TRUC BACH\",\"c\":\"Đức\",\"d\":null}");
+	assert_fields_fail("    a: { from: a, unaccent: true }\n", "{\"a\":12}", "mapping.unaccent", "a",
+			   "field 'a' (12) is not a string");
+}
+
+static void test_amount_words(void **state)
+{
+	(void)state;
+	assert_fields("    a: { from: a, amount_words: vi }\n"
+		      "    b: { from: b, amount_words: vi }\n"
+		      "    c: { from: c, amount_words: { lang: vi, odd: le } }\n"
+		      "    d: { from: d, type: integer, amount_words: vi }\n"
+		      "    e: { from: e, amount_words: vi }\n",
+		      "{\"a\":1320000,\"b\":0,\"c\":105,\"d\":\"2147483648\",\"e\":21}",
+		      "{\"a\":\"Một triệu ba trăm hai mươi nghìn đồng\",\"b\":\"Không đồng\","
+		      "\"c\":\"Một trăm lẻ năm đồng\",\"d\":\"Hai tỷ một trăm bốn mươi bảy triệu bốn trăm tám mươi "
+		      "ba nghìn sáu trăm bốn mươi tám đồng\",\"e\":\"Hai mươi mốt đồng\"}");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":-5}", "mapping.amount_words", "t",
+			   "field 't' (-5) is negative; amount_words writes amounts of 0 or more");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":1000000000000001}",
+			   "mapping.amount_words", "t",
+			   "field 't' (1000000000000001) is more than amount_words can write (10^15)");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":1.5}", "mapping.amount_words", "t",
+			   "field 't' (1.5) is not an integer amount");
+	assert_fields_fail("    t: { from: t, amount_words: vi }\n", "{\"t\":\"12 000\"}", "mapping.amount_words", "t",
+			   "field 't' ('12 000') is not an integer amount");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: en }\n",
+			  FIX "t.yaml:3:33: unknown amount_words language 'en' (known: vi)");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: { lang: vi, odd: nhe } }\n",
+			  FIX "t.yaml:3:50: unknown odd form 'nhe' (known: linh, le)");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: { odd: le } }\n",
+			  FIX "t.yaml:3:33: amount_words needs 'lang: vi'");
+	assert_load_fails("request:\n  fields:\n    a: { from: x, amount_words: { lang: vi, case: up } }\n",
+			  FIX "t.yaml:3:45: unknown key 'case' in amount_words (known: lang, odd)");
+}
+
+static void test_hmac(void **state)
+{
+	struct lt_map *m;
+	const char *const *paths;
+
+	(void)state;
+	/* join: the signature goes where it is written, computed after the fields it signs. */
+	assert_fields("    sig: { hmac: { algorithm: sha256, key: k3y, canonical: { form: join, fields: [code, amount] } } }\n"
+		      "    code: { from: code }\n"
+		      "    amount: { from: amount, type: integer }\n",
+		      "{\"code\":\"A1\",\"amount\":\"100000\"}",
+		      "{\"sig\":\"2565ce30bfc017a6185d10e2ade7727359acdd3c284b0de2b456642a8617b1cd\",\"code\":\"A1\","
+		      "\"amount\":100000}");
+	/* sorted-query (VNPAY): prefixed fields only, by name, form-encoded; the signature excluded. */
+	assert_fields("    vnp_TxnRef: { from: ref }\n"
+		      "    vnp_OrderInfo: { from: info, unaccent: true }\n"
+		      "    vnp_Amount: { from: amount, scale: 100 }\n"
+		      "    other: { value: x }\n"
+		      "    vnp_SecureHash: { hmac: { algorithm: sha512, key: k3y, canonical: { form: sorted-query, prefix: vnp_ } } }\n",
+		      "{\"ref\":\"A1\",\"info\":\"Thanh toán lệ phí\",\"amount\":1000}",
+		      "{\"vnp_TxnRef\":\"A1\",\"vnp_OrderInfo\":\"Thanh toan le phi\",\"vnp_Amount\":100000,\"other\":\"x\","
+		      "\"vnp_SecureHash\":\"a9ef1aaf0f0498445f1e496183b28476438c99408c761ea7acc0a4c965c41479cc44f678eb2b2a3a7233"
+		      "d626e5403bcd0d5a82dcc2b191cc8da9b06c2af27a43\"}");
+	/* pairs, per item, with the key from the environment; the field is masked. */
+	assert_int_equal(setenv("LT_TEST_HMAC_KEY", "env-key", 1), 0);
+	m = load("request:\n  fields:\n    items[]:\n      each: items\n      fields:\n"
+		 "        amount: { from: a }\n        orderId: { from: o }\n"
+		 "        signature: { hmac: { algorithm: sha256, key: \"${env:LT_TEST_HMAC_KEY}\", "
+		 "canonical: { form: pairs, fields: [amount, orderId] } } }\n");
+	unsetenv("LT_TEST_HMAC_KEY");
+	assert_maps(m, "{\"items\":[{\"a\":5,\"o\":\"X\"},{\"a\":7,\"o\":\"Y\"}]}",
+		    "{\"items\":[{\"amount\":5,\"orderId\":\"X\",\"signature\":"
+		    "\"163c33e82f871ab915e79b85cce711925be7f51dacd1c936cff4ff1eb6bb10eb\"},"
+		    "{\"amount\":7,\"orderId\":\"Y\",\"signature\":"
+		    "\"5d493a001b2cddc7f874bf462c39027b9a5fd538df8d0cf7d7976c4e2f8d6523\"}]}");
+	assert_int_equal(lt_map_masked(lt_map_request(m), &paths), 1);
+	assert_string_equal(paths[0], "items[].signature");
+	lt_map_free(m);
+	/* A field it must sign is missing: 422, nothing half-signed. */
+	assert_fields_fail("    code: { from: code }\n"
+			   "    sig: { hmac: { algorithm: sha1, key: k, canonical: { form: join, fields: [code, amount] } } }\n",
+			   "{\"code\":\"A1\"}", "mapping.hmac", "sig", "cannot sign: signed field 'amount' is missing");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha3, key: k, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:29: unknown algorithm 'sha3' (known: md5, sha1, sha256, sha512)");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, key: k, canonical: { form: join } } }\n",
+			  FIX "t.yaml:3:54: canonical form join needs 'fields'");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, key: k, canonical: { form: csv, fields: [a] } } }\n",
+			  FIX "t.yaml:3:62: unknown canonical form 'csv' (known: sorted-query, join, pairs)");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:16: hmac needs 'algorithm', 'key' and 'canonical'");
+	assert_load_fails("request:\n  fields:\n    s: { hmac: { algorithm: sha1, key: k, salt: x, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:43: unknown key 'salt' in hmac (known: algorithm, key, canonical)");
+	assert_load_fails("request:\n  fields:\n    s: { from: x, hmac: { algorithm: sha1, key: k, canonical: { form: join, fields: [a] } } }\n",
+			  FIX "t.yaml:3:5: field 's' has 'hmac', which makes its value itself: it takes no from, value, var, "
+			  "template, default or render");
 }
 
 static void test_regex(void **state)
@@ -642,16 +755,17 @@ static void test_compile_errors(void **state)
 	(void)state;
 	assert_load_fails("request:\n  fields:\n    a: { from: x, requird: true }\n",
 			  FIX "t.yaml:3:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
-			  "pattern, max_length, min, max)");
-	assert_load_fails("request:\n  fields:\n    a: { from: x, unaccent: true }\n",
-			  FIX "t.yaml:3:19: rule 'unaccent' is not supported yet");
-	assert_load_fails("request:\n  in: json\n  out: soap\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:3:8: format 'soap' is not supported yet");
+			  "when, mask, each, fields, render, type, scale, trim, upper, lower, unaccent, phone, date, amount_words, "
+			  "regex, group, matches, map, "
+			  "pattern, max_length, min, max, hmac)");
+	assert_load_fails("request:\n  in: json\n  out: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:3:8: out: query is not supported (a query string is read from the caller's URL); use form");
+	assert_load_fails("request:\n  fields:\n    a: { from: x }\nresponse:\n  in: query\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:5:7: in: query is for a request (the caller's URL), not for an answer");
 	assert_load_fails("request:\n  in: yaml\n  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:2:7: unknown format 'yaml' (known: json, xml, soap, form, query)");
 	assert_load_fails("request:\n  root: t:Import\n  fields:\n    a: { from: x }\n",
-			  FIX "t.yaml:2:3: 'root' is for xml and soap documents, which are not supported yet");
+			  FIX "t.yaml:2:3: 'root' is for 'out: xml' and 'out: soap'");
 	assert_load_fails("request:\n  fields:\n    a: { from: \"x..y\" }\n",
 			  FIX "t.yaml:3:16: invalid path 'x..y': a name is missing at character 3");
 	assert_load_fails("request:\n  fields:\n    a: { from: \"fees[01]\" }\n",
@@ -663,7 +777,7 @@ static void test_compile_errors(void **state)
 	assert_load_fails("request:\n  fields:\n    a: { from: x, value: 1 }\n",
 			  FIX "t.yaml:3:19: field 'a' has both 'from' and 'value'");
 	assert_load_fails("request:\n  fields:\n    a: { required: true }\n",
-			  FIX "t.yaml:3:5: field 'a' needs one of from, value, var, template or default");
+			  FIX "t.yaml:3:5: field 'a' needs one of from, value, var, template, render or default");
 	assert_load_fails("request:\n  fields:\n    a: x\n",
 			  FIX "t.yaml:3:8: field 'a' needs a mapping of rules, such as { from: path }");
 	assert_load_fails("request:\n  fields:\n    a.b: { from: x }\n    a: { from: y }\n",
@@ -711,8 +825,9 @@ static void test_compile_reports_every_problem(void **state)
 			  "    response: { in: a.json, expect: b.json }\n",
 			  FIX "t.yaml:1:1: unknown key 'reqest' in a mapping file (known: request, response, examples)\n"
 			  FIX "t.yaml:4:19: unknown rule 'requird' (known: from, value, var, template, default, required, "
-			  "when, mask, each, fields, type, scale, trim, upper, lower, phone, date, regex, group, matches, map, "
-			  "pattern, max_length, min, max)\n"
+			  "when, mask, each, fields, render, type, scale, trim, upper, lower, unaccent, phone, date, amount_words, "
+			  "regex, group, matches, map, "
+			  "pattern, max_length, min, max, hmac)\n"
 			  FIX "t.yaml:5:16: invalid path '[': bad index at character 1 (write [N] or [])\n"
 			  FIX "t.yaml:8:15: example 'e' has a response, but the mapping has no response section");
 }
@@ -768,6 +883,25 @@ static void test_examples_report_differences(void **state)
 	assert_int_equal(d.n, sizeof(want) / sizeof(want[0]));
 	lt_diags_free(&d);
 	lt_map_free(m);
+}
+
+/* "***" in an expected file matches a masked field's value, whatever the environment holds, so
+ * that examples keep passing where the real credentials are set; it is no wildcard elsewhere. */
+static void test_examples_accept_masked(void **state)
+{
+	struct lt_diags d = { 0 };
+	struct lt_map *m = NULL;
+
+	(void)state;
+	assert_int_equal(setenv("LT_TEST_EXAMPLE_PASS", "production-secret", 1), 0);
+	assert_int_equal(lt_map_load(FIX "examples-masked.yaml", &m, &d), 0);
+	assert_int_equal(lt_map_check_examples(m, &d), 1);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].text, FIX "examples-masked.yaml:16:14: example 'an unmasked field written as ***': "
+			    "code: expected \"***\", got \"A1\"");
+	lt_diags_free(&d);
+	lt_map_free(m);
+	unsetenv("LT_TEST_EXAMPLE_PASS");
 }
 
 /* ---- the shipped DVCQG mappings ----------------------------------------------------------------- */
@@ -832,6 +966,37 @@ static void test_dvcqg_examples(void **state)
 	assert_examples_pass(DVCQG "dossier-sync.yaml");
 	assert_examples_pass(DVCQG "progress-update.yaml");
 	assert_examples_pass(DVCQG "dossier-lookup.yaml");
+}
+
+/* The shipped payment-callback mappings (docs/city-api.md § Payment notifications). */
+static void test_payment_callback_examples(void **state)
+{
+	(void)state;
+	assert_examples_pass("../../mappings/vnpay/ipn-to-city.yaml");
+	assert_examples_pass("../../mappings/momo/ipn-to-city.yaml");
+	assert_examples_pass("../../mappings/keypay/confirm-to-city.yaml");
+	/* The FORMATS.md VNPAY IPN as it arrives in the URL: VND x 100 back to VND, both codes 00 = paid. */
+	assert_golden("../../mappings/vnpay/ipn-to-city.yaml", 0, "../../mappings/vnpay/examples/ipn-paid.query",
+		      "../../mappings/vnpay/examples/ipn-paid.city.json", NULL);
+	assert_golden("../../mappings/vnpay/ipn-to-city.yaml", 1, "../../mappings/vnpay/examples/verdict-ok.json",
+		      "../../mappings/vnpay/examples/verdict-ok.vnpay.json", NULL);
+}
+
+/* The four endpoint families' examples pass, also where the real credentials are set: their
+ * expected files write "***" for every credential. */
+static void test_family_examples(void **state)
+{
+	static const char *const env[] = { "VNPT_SMS_APIPASS", "VNPT_INVOICE_ACPASS", "VIETTEL_SMS_PASSWORD" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
+		assert_int_equal(setenv(env[i], "production-secret", 1), 0);
+	assert_examples_pass("../../mappings/vnpt-invoice/receipt.yaml");
+	assert_examples_pass("../../mappings/viettel-sinvoice/create-invoice.yaml");
+	assert_examples_pass("../../mappings/viettel-sms/send-sms.yaml");
+	assert_examples_pass("../../mappings/vnpt-sms/send-sms.yaml");
+	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
+		unsetenv(env[i]);
 }
 
 static void test_dvcqg_golden(void **state)
@@ -910,6 +1075,9 @@ int main(void)
 		cmocka_unit_test(test_min_max),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_phone),
+		cmocka_unit_test(test_unaccent),
+		cmocka_unit_test(test_amount_words),
+		cmocka_unit_test(test_hmac),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_when),
@@ -919,8 +1087,11 @@ int main(void)
 		cmocka_unit_test(test_yaml_errors_pass_through),
 		cmocka_unit_test(test_run_bad_json),
 		cmocka_unit_test(test_examples_report_differences),
+		cmocka_unit_test(test_examples_accept_masked),
 		cmocka_unit_test(test_dvcqg_examples),
+		cmocka_unit_test(test_family_examples),
 		cmocka_unit_test(test_dvcqg_golden),
+		cmocka_unit_test(test_payment_callback_examples),
 		cmocka_unit_test(test_dvcqg_refusals),
 	};
 

@@ -1,0 +1,730 @@
+/* xml.c: the XML and SOAP codecs (adapters/xml.h).
+ *
+ * Parsing follows STACK.md § 2d: xmlCtxtReadMemory with NONET|NOERROR|NOWARNING only (never
+ * NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or HUGE), a deny-all external entity loader, and
+ * a parser context whose SAX callbacks stop the parse at the first DOCTYPE, past the depth bound
+ * and past the element bound, so that a hostile document costs one cheap partial pass and never
+ * a big tree. Without a DOCTYPE no entity can be declared, which closes XXE, billion laughs and
+ * quadratic blowup at once. Writing builds a libxml2 tree with text nodes (escaped when saved;
+ * xmlNewChild with content would read `&` as an entity reference and drop data) and saves it
+ * unformatted as UTF-8. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <libxml/xmlsave.h>
+
+#include "adapters/json.h"
+#include "adapters/xml.h"
+#include "gateway/util.h"
+
+#define NAME_MAX_LEN 256     /* a mapped element name, "p:Local" */
+#define PATH_MAX_LEN 512     /* an output path, for CDATA lookup and messages */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* ---- set-up ------------------------------------------------------------------------------------ */
+
+/* No document may make the parser open anything: not a file, not a URL. */
+static xmlParserInputPtr deny_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+	(void)url;
+	(void)id;
+	(void)ctxt;
+	return NULL;
+}
+
+/* libxml2 prints some errors (a failed encoding conversion) through its generic handler even
+ * with XML_PARSE_NOERROR; the parse fails all the same, and we report it ourselves. */
+static void silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init(void)
+{
+	xmlInitParser();
+	xmlSetExternalEntityLoader(deny_loader);
+}
+
+/* ---- decoding: parsing ------------------------------------------------------------------------- */
+
+/* Why the SAX guards stopped the parse; ctxt->_private points here. */
+struct guard {
+	startElementNsSAX2Func start;   /* libxml2's tree builder */
+	size_t nodes;
+	const char *why;                /* NULL while the document is acceptable */
+	int line, col;
+};
+
+static void guard_stop(xmlParserCtxtPtr c, struct guard *g, const char *why)
+{
+	if (g->why == NULL) {
+		g->why = why;
+		g->line = xmlSAX2GetLineNumber(c);
+		g->col = xmlSAX2GetColumnNumber(c);
+	}
+	xmlStopParser(c);
+}
+
+/* Called for every DOCTYPE, with or without an internal subset. */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+	xmlParserCtxtPtr c = ctx;
+
+	(void)name;
+	(void)ext;
+	(void)sys;
+	guard_stop(c, c->_private, "a DOCTYPE is not allowed");
+}
+
+static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri, int nns,
+		     const xmlChar **ns, int nattrs, int ndefaulted, const xmlChar **attrs)
+{
+	xmlParserCtxtPtr c = ctx;
+	struct guard *g = c->_private;
+
+	/* nameNr counts the open ancestors: the element starting now is at depth nameNr + 1. */
+	if (c->nameNr >= LT_XML_MAX_DEPTH) {
+		guard_stop(c, g, "elements nested deeper than " STR(LT_XML_MAX_DEPTH) " levels");
+		return;
+	}
+	if (++g->nodes > LT_XML_MAX_NODES) {
+		guard_stop(c, g, "more than " STR(LT_XML_MAX_NODES) " elements");
+		return;
+	}
+	g->start(ctx, local, prefix, uri, nns, ns, nattrs, ndefaulted, attrs);
+}
+
+static int invalid(struct lt_err *e, int line, int col, const char *reason)
+{
+	return lt_err_set(e, 400, "xml.invalid", "invalid XML at line %d column %d: %s", line, col, reason);
+}
+
+/* Parses buf into *doc (free with xmlFreeDoc). */
+static int parse(const char *buf, size_t len, xmlDocPtr *doc, struct lt_err *e)
+{
+	struct guard g = { 0 };
+	xmlParserCtxtPtr c;
+	char reason[160];
+	const char *nul;
+	int rc = 0;
+
+	pthread_once(&init_once, init);
+	xmlSetGenericErrorFunc(NULL, silent);   /* per thread in libxml2: set on every call */
+	*doc = NULL;
+	if (len > LT_XML_MAX_BYTES) {
+		snprintf(reason, sizeof(reason), "the document is %zu bytes, more than the limit of %u", len,
+			 LT_XML_MAX_BYTES);
+		return invalid(e, 1, 1, reason);
+	}
+	if (len == 0)
+		return invalid(e, 1, 1, "the document is empty");
+	/* libxml2 may take a NUL byte for the end of the input and accept what came before it. */
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		int line = 1, col = 1;
+
+		for (const char *p = buf; p < nul; p++, col++)
+			if (*p == '\n')
+				line++, col = 0;
+		return invalid(e, line, col, "NUL byte");
+	}
+	c = xmlNewParserCtxt();
+	if (c == NULL)
+		return lt_err_set(e, 500, "xml.invalid", "cannot make an XML parser (out of memory)");
+	c->_private = &g;
+	g.start = c->sax->startElementNs;
+	c->sax->startElementNs = on_start;
+	c->sax->internalSubset = on_doctype;
+	*doc = xmlCtxtReadMemory(c, buf, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (g.why != NULL) {
+		rc = invalid(e, g.line, g.col, g.why);
+	} else if (*doc == NULL || !c->wellFormed || !c->nsWellFormed || xmlDocGetRootElement(*doc) == NULL) {
+		/* nsWellFormed: libxml2 only warns about an undeclared prefix, whose element would then
+		 * be named "x:a" in no namespace. */
+		const xmlError *x = xmlCtxtGetLastError(c);
+		size_t n;
+
+		snprintf(reason, sizeof(reason), "%s", x != NULL && x->message != NULL ? x->message : "not well-formed");
+		/* libxml2 adds a second line of bytes to some messages: the first line says it. */
+		n = strcspn(reason, "\n");
+		reason[n] = '\0';
+		while (n > 0 && reason[n - 1] == ' ')
+			reason[--n] = '\0';
+		rc = invalid(e, x != NULL ? x->line : 0, x != NULL ? x->int2 : 0, reason);
+	}
+	xmlFreeParserCtxt(c);
+	if (rc < 0) {
+		xmlFreeDoc(*doc);
+		*doc = NULL;
+	}
+	return rc;
+}
+
+/* ---- decoding: the document model -------------------------------------------------------------- */
+
+/* The mapping's prefix for uri, or NULL when the mapping did not declare it. */
+static const char *prefix_of(const struct lt_xml_opts *o, const xmlChar *uri)
+{
+	if (uri == NULL)
+		return NULL;
+	for (size_t i = 0; i < o->nns; i++)
+		if (strcmp(o->ns[i].uri, (const char *)uri) == 0)
+			return o->ns[i].prefix;
+	return NULL;
+}
+
+/* "p:Local" with the mapping's prefix, or "Local"; at (when non-NULL) is put first. */
+static void model_name(const struct lt_xml_opts *o, const char *at, const xmlChar *local, const xmlNs *ns,
+		       char *buf, size_t n)
+{
+	const char *p = prefix_of(o, ns != NULL ? ns->href : NULL);
+
+	snprintf(buf, n, "%s%s%s%s", at ? at : "", p ? p : "", p ? ":" : "", (const char *)local);
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static json_t *text_value(const char *s, size_t n, struct lt_err *e)
+{
+	json_t *v = json_stringn(s, n);
+
+	/* libxml2 hands out UTF-8 only; a failure here is a bug, not bad input, but is refused anyway. */
+	if (v == NULL)
+		invalid(e, 0, 0, "text that is not UTF-8");
+	return v;
+}
+
+/* Adds v under key: a key seen before becomes a list of every value, in document order. Steals v. */
+static void add_repeated(json_t *obj, const char *key, json_t *v)
+{
+	json_t *old = json_object_get(obj, key);
+
+	if (old == NULL) {
+		json_object_set_new(obj, key, v);
+	} else if (json_is_array(old)) {
+		json_array_append_new(old, v);
+	} else {
+		json_t *list = json_array();
+
+		json_array_append(list, old);
+		json_array_append_new(list, v);
+		json_object_set_new(obj, key, list);
+	}
+}
+
+static json_t *element_value(const struct lt_xml_opts *o, xmlNodePtr el, struct lt_err *e);
+
+/* Adds el's child elements to obj, repeated names as lists; appends its text to text. */
+static int children_add(const struct lt_xml_opts *o, xmlNodePtr el, json_t *obj, struct lt_buf *text,
+			struct lt_err *e)
+{
+	char name[NAME_MAX_LEN];
+
+	for (xmlNodePtr ch = el->children; ch != NULL; ch = ch->next) {
+		json_t *v;
+
+		if (ch->type == XML_TEXT_NODE || ch->type == XML_CDATA_SECTION_NODE) {
+			if (ch->content != NULL)
+				lt_buf_puts(text, (const char *)ch->content);
+			continue;
+		}
+		if (ch->type != XML_ELEMENT_NODE)
+			continue;   /* comments and processing instructions carry no data */
+		if ((v = element_value(o, ch, e)) == NULL)
+			return -1;
+		model_name(o, NULL, ch->name, ch->ns, name, sizeof(name));
+		add_repeated(obj, name, v);
+	}
+	return 0;
+}
+
+/* An element: a string when it has only text, else an object of "@attr", "#text" and children. */
+static json_t *element_value(const struct lt_xml_opts *o, xmlNodePtr el, struct lt_err *e)
+{
+	json_t *obj = json_object(), *v;
+	struct lt_buf text;
+	char name[NAME_MAX_LEN];
+
+	for (xmlAttrPtr a = el->properties; a != NULL; a = a->next) {
+		xmlChar *s = xmlNodeGetContent((xmlNodePtr)a);
+
+		model_name(o, "@", a->name, a->ns, name, sizeof(name));
+		v = text_value(s ? (const char *)s : "", s ? strlen((const char *)s) : 0, e);
+		xmlFree(s);
+		if (v == NULL || json_object_get(obj, name) != NULL) {
+			if (v != NULL)
+				invalid(e, el->line, 0, "two attributes have the same name in the mapping's prefixes");
+			json_decref(v);
+			json_decref(obj);
+			return NULL;
+		}
+		json_object_set_new(obj, name, v);
+	}
+	lt_buf_init(&text, LT_XML_MAX_BYTES);
+	if (children_add(o, el, obj, &text, e) < 0) {
+		lt_buf_free(&text);
+		json_decref(obj);
+		return NULL;
+	}
+	if (json_object_size(obj) == 0) {
+		json_decref(obj);
+		v = text_value(text.data ? text.data : "", text.len, e);
+		lt_buf_free(&text);
+		return v;
+	}
+	/* Beside attributes or children, text that is only indentation is not data. */
+	if (text.len > 0 && !is_blank(text.data, text.len)) {
+		if ((v = text_value(text.data, text.len, e)) == NULL) {
+			lt_buf_free(&text);
+			json_decref(obj);
+			return NULL;
+		}
+		json_object_set_new(obj, "#text", v);
+	}
+	lt_buf_free(&text);
+	return obj;
+}
+
+/* ---- decoding: SOAP ---------------------------------------------------------------------------- */
+
+static int is_soap_ns(const xmlNs *ns)
+{
+	return ns != NULL && (strcmp((const char *)ns->href, LT_SOAP11_NS) == 0 ||
+			      strcmp((const char *)ns->href, LT_SOAP12_NS) == 0);
+}
+
+/* The first child element of el called local (namespace ignored: SOAP 1.1's faultcode has none). */
+static xmlNodePtr child_named(xmlNodePtr el, const char *local)
+{
+	for (xmlNodePtr ch = el != NULL ? el->children : NULL; ch != NULL; ch = ch->next)
+		if (ch->type == XML_ELEMENT_NODE && strcmp((const char *)ch->name, local) == 0)
+			return ch;
+	return NULL;
+}
+
+/* The trimmed text of el, control characters as spaces (it goes into a message), into buf. */
+static void node_text(xmlNodePtr el, char *buf, size_t n)
+{
+	xmlChar *s = el != NULL ? xmlNodeGetContent(el) : NULL;
+	const char *p = s ? (const char *)s : "";
+	size_t len;
+
+	p += strspn(p, " \t\r\n");
+	snprintf(buf, n, "%s", p);
+	xmlFree(s);
+	for (char *q = buf; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20)
+			*q = ' ';
+	len = strlen(buf);
+	while (len > 0 && buf[len - 1] == ' ')
+		buf[--len] = '\0';
+}
+
+/* SOAP 1.1: faultcode + faultstring; SOAP 1.2: Code/Value + Reason/Text. */
+static int fault(xmlNodePtr f, struct lt_err *e)
+{
+	char code[128], text[LT_ERR_MSG];
+	xmlNodePtr c = child_named(f, "faultcode"), t = child_named(f, "faultstring");
+
+	if (c == NULL && t == NULL) {
+		c = child_named(child_named(f, "Code"), "Value");
+		t = child_named(child_named(f, "Reason"), "Text");
+	}
+	node_text(c, code, sizeof(code));
+	node_text(t, text, sizeof(text));
+	return lt_err_set(e, 502, "upstream.soap_fault", "upstream answered with a SOAP fault: %s: %s",
+			  code[0] ? code : "(no code)", text[0] ? text : "(no text)");
+}
+
+static int soap_body(const struct lt_xml_opts *o, xmlNodePtr env, json_t **out, struct lt_err *e)
+{
+	xmlNodePtr body = NULL;
+	struct lt_buf text;
+	json_t *obj;
+	int rc;
+
+	if (env == NULL || strcmp((const char *)env->name, "Envelope") != 0 || !is_soap_ns(env->ns))
+		return lt_err_set(e, 400, "soap.invalid", "not a SOAP envelope: the root element is '%s'",
+				  env != NULL ? (const char *)env->name : "");
+	for (xmlNodePtr ch = env->children; ch != NULL && body == NULL; ch = ch->next)
+		if (ch->type == XML_ELEMENT_NODE && strcmp((const char *)ch->name, "Body") == 0 && ch->ns != NULL &&
+		    strcmp((const char *)ch->ns->href, (const char *)env->ns->href) == 0)
+			body = ch;
+	if (body == NULL)
+		return lt_err_set(e, 400, "soap.invalid", "the SOAP envelope has no Body");
+	for (xmlNodePtr ch = body->children; ch != NULL; ch = ch->next)
+		if (ch->type == XML_ELEMENT_NODE && strcmp((const char *)ch->name, "Fault") == 0 && ch->ns != NULL &&
+		    strcmp((const char *)ch->ns->href, (const char *)env->ns->href) == 0)
+			return fault(ch, e);
+	obj = json_object();
+	lt_buf_init(&text, LT_XML_MAX_BYTES);
+	rc = children_add(o, body, obj, &text, e);
+	lt_buf_free(&text);
+	if (rc < 0) {
+		json_decref(obj);
+		return -1;
+	}
+	*out = obj;
+	return 0;
+}
+
+int lt_xml_decode(const char *buf, size_t len, const struct lt_xml_opts *o, json_t **out, struct lt_err *e)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	json_t *v;
+	char name[NAME_MAX_LEN];
+	int rc = 0;
+
+	if (parse(buf, len, &doc, e) < 0)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (o->soap) {
+		rc = soap_body(o, root, out, e);
+	} else if ((v = element_value(o, root, e)) == NULL) {
+		rc = -1;
+	} else {
+		model_name(o, NULL, root->name, root->ns, name, sizeof(name));
+		*out = json_object();
+		json_object_set_new(*out, name, v);
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* ---- names ------------------------------------------------------------------------------------- */
+
+/* The declared namespace index of the prefix of "p:Local" (name after any '@'), -1 when the name
+ * has no prefix, -2 when the prefix is not declared. */
+static long prefix_index(const char *name, const struct lt_xml_ns *ns, size_t nns)
+{
+	const char *colon = strchr(name, ':');
+
+	if (colon == NULL)
+		return -1;
+	for (size_t i = 0; i < nns; i++)
+		if (strlen(ns[i].prefix) == (size_t)(colon - name) && memcmp(ns[i].prefix, name, (size_t)(colon - name)) == 0)
+			return (long)i;
+	return -2;
+}
+
+int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, size_t nns, char *why, size_t n)
+{
+	const char *colon, *local;
+
+	if (attr)
+		name++;   /* the '@' */
+	colon = strchr(name, ':');
+	local = colon != NULL ? colon + 1 : name;
+	if (prefix_index(name, ns, nns) == -2) {
+		snprintf(why, n, "prefix '%.*s' in '%s' is not declared in namespaces", (int)(colon - name), name, name);
+		return -1;
+	}
+	if (xmlValidateNCName((const xmlChar *)local, 0) != 0) {
+		snprintf(why, n, "'%s' is not an XML %s name", local, attr ? "attribute" : "element");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- encoding ---------------------------------------------------------------------------------- */
+
+struct enc {
+	const struct lt_xml_opts *o;
+	xmlDocPtr doc;
+	xmlNsPtr *ns;            /* o->ns[i] as declared on the root */
+	struct lt_buf path;      /* output path of the value being written: "a.b[].c" */
+	struct lt_err *e;
+};
+
+static int enc_fail(struct enc *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int enc_fail(struct enc *x, const char *fmt, ...)
+{
+	char msg[LT_ERR_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	lt_err_set(x->e, 422, "mapping.xml", "%s", msg);
+	lt_err_field(x->e, x->path.data ? x->path.data : "");
+	return -1;
+}
+
+/* Checks name and splits it into its declared namespace and local part. */
+static int enc_name(struct enc *x, const char *name, int attr, xmlNsPtr *ns, const char **local)
+{
+	char why[LT_ERR_MSG / 2];
+	long i;
+
+	if (lt_xml_name_check(name, attr, x->o->ns, x->o->nns, why, sizeof(why)) < 0)
+		return enc_fail(x, "cannot write XML: %s", why);
+	name += attr;
+	i = prefix_index(name, x->o->ns, x->o->nns);
+	*ns = i >= 0 ? x->ns[i] : NULL;
+	*local = i >= 0 ? strchr(name, ':') + 1 : name;
+	return 0;
+}
+
+/* The text of a scalar; *s points into v or buf (32 bytes at least). -1 for lists and objects. */
+static int scalar_text(json_t *v, char *buf, size_t n, const char **s, size_t *len)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		*s = json_string_value(v);
+		*len = json_string_length(v);
+		return 0;
+	case JSON_INTEGER:
+		*len = (size_t)snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		*len = lt_json_real_text(json_real_value(v), buf, n);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		*len = (size_t)snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+		break;
+	case JSON_NULL:
+		buf[0] = '\0';
+		*len = 0;
+		break;
+	default:
+		return -1;
+	}
+	*s = buf;
+	return 0;
+}
+
+/* XML 1.0 has no way to write most control characters, U+FFFE or U+FFFF, even escaped. */
+static int xml_chars_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return 0;
+		if (c == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf && ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+			return 0;
+	}
+	return 1;
+}
+
+static int is_cdata(const struct enc *x)
+{
+	for (size_t i = 0; i < x->o->ncdata; i++)
+		if (x->path.data != NULL && strcmp(x->o->cdata[i], x->path.data) == 0)
+			return 1;
+	return 0;
+}
+
+/* A CDATA section cannot hold "]]>": end it after "]]" and start the next with ">". */
+static void add_cdata(struct enc *x, xmlNodePtr el, const char *s, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (s[i] == ']' && s[i + 1] == ']' && s[i + 2] == '>') {
+			xmlAddChild(el, xmlNewCDataBlock(x->doc, (const xmlChar *)s + start, (int)(i + 2 - start)));
+			start = i + 2;
+		}
+	}
+	xmlAddChild(el, xmlNewCDataBlock(x->doc, (const xmlChar *)s + start, (int)(len - start)));
+}
+
+static int add_text(struct enc *x, xmlNodePtr el, json_t *v)
+{
+	char buf[40];
+	const char *s;
+	size_t len;
+
+	if (scalar_text(v, buf, sizeof(buf), &s, &len) < 0)
+		return enc_fail(x, "cannot write XML: a list or an object cannot be text");
+	if (!xml_chars_ok(s, len))
+		return enc_fail(x, "cannot write XML: the text holds a control character XML 1.0 cannot carry");
+	if (len > LT_XML_MAX_OUTPUT)
+		return lt_err_set(x->e, 500, "xml.encode", "the XML document would pass %u bytes", LT_XML_MAX_OUTPUT);
+	if (is_cdata(x))
+		add_cdata(x, el, s, len);
+	else if (len > 0)
+		xmlAddChild(el, xmlNewDocTextLen(x->doc, (const xmlChar *)s, (int)len));
+	return 0;
+}
+
+static int fill(struct enc *x, xmlNodePtr el, json_t *v);
+
+static int add_element(struct enc *x, xmlNodePtr parent, const char *key, json_t *v)
+{
+	xmlNsPtr ns;
+	const char *local;
+	xmlNodePtr el;
+
+	if (enc_name(x, key, 0, &ns, &local) < 0)
+		return -1;
+	/* Not xmlNewChild: with content it reads text as markup, and without a namespace it puts the
+	 * child in its parent's. An unprefixed name is in no namespace. */
+	el = xmlNewDocNode(x->doc, ns, (const xmlChar *)local, NULL);
+	xmlAddChild(parent, el);
+	return fill(x, el, v);
+}
+
+static int add_attribute(struct enc *x, xmlNodePtr el, const char *key, json_t *v)
+{
+	char buf[40], *z;
+	const char *s, *local;
+	size_t len;
+	xmlNsPtr ns;
+
+	if (enc_name(x, key, 1, &ns, &local) < 0)
+		return -1;
+	if (scalar_text(v, buf, sizeof(buf), &s, &len) < 0)
+		return enc_fail(x, "cannot write XML: attribute '%s' needs a scalar value", key);
+	if (!xml_chars_ok(s, len) || memchr(s, '\0', len) != NULL)
+		return enc_fail(x, "cannot write XML: the text holds a control character XML 1.0 cannot carry");
+	z = lt_xstrndup(s, len);
+	xmlNewNsProp(el, ns, (const xmlChar *)local, (const xmlChar *)z);   /* escaped when saved */
+	free(z);
+	return 0;
+}
+
+/* Writes v as the content of el. */
+static int fill(struct enc *x, xmlNodePtr el, json_t *v)
+{
+	size_t mark = x->path.len, i;
+	const char *key;
+	json_t *item;
+
+	if (!json_is_object(v))
+		return add_text(x, el, v);
+	json_object_foreach(v, key, item) {
+		int rc = 0;
+
+		lt_buf_printf(&x->path, "%s%s", mark ? "." : "", key);
+		if (key[0] == '@') {
+			rc = add_attribute(x, el, key, item);
+		} else if (strcmp(key, "#text") == 0) {
+			rc = add_text(x, el, item);
+		} else if (json_is_array(item)) {
+			json_t *one;
+
+			lt_buf_puts(&x->path, "[]");
+			json_array_foreach(item, i, one) {
+				if (json_is_array(one))
+					rc = enc_fail(x, "cannot write XML: a list inside a list has no element name");
+				else
+					rc = add_element(x, el, key, one);
+				if (rc < 0)
+					break;
+			}
+		} else {
+			rc = add_element(x, el, key, item);
+		}
+		if (rc < 0)
+			return -1;
+		x->path.len = mark;
+		if (x->path.data != NULL)
+			x->path.data[mark] = '\0';
+	}
+	return 0;
+}
+
+/* The root element (inside Body for SOAP), every mapping namespace declared on it. */
+static int make_root(struct enc *x, xmlNodePtr *root)
+{
+	xmlNodePtr parent = NULL, el;
+	xmlNsPtr ns;
+	const char *local;
+
+	if (x->o->soap) {
+		xmlNodePtr env = xmlNewDocNode(x->doc, NULL, (const xmlChar *)"Envelope", NULL);
+		xmlNsPtr sns = xmlNewNs(env, (const xmlChar *)(x->o->soap == 12 ? LT_SOAP12_NS : LT_SOAP11_NS),
+					(const xmlChar *)"soap");
+
+		xmlSetNs(env, sns);
+		xmlDocSetRootElement(x->doc, env);
+		parent = xmlNewChild(env, sns, (const xmlChar *)"Body", NULL);
+	}
+	el = xmlNewDocNode(x->doc, NULL, (const xmlChar *)"root", NULL);
+	if (parent != NULL)
+		xmlAddChild(parent, el);
+	else
+		xmlDocSetRootElement(x->doc, el);
+	for (size_t i = 0; i < x->o->nns; i++)
+		x->ns[i] = xmlNewNs(el, (const xmlChar *)x->o->ns[i].uri, (const xmlChar *)x->o->ns[i].prefix);
+	if (enc_name(x, x->o->root, 0, &ns, &local) < 0)
+		return -1;
+	xmlNodeSetName(el, (const xmlChar *)local);
+	xmlSetNs(el, ns);
+	*root = el;
+	return 0;
+}
+
+static int save(struct enc *x, char **out, size_t *len)
+{
+	static const char decl[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+	xmlBufferPtr b = xmlBufferCreate();
+	xmlSaveCtxtPtr sc;
+	size_t n, d = x->o->decl ? sizeof(decl) - 1 : 0;
+
+	if (b == NULL || (sc = xmlSaveToBuffer(b, "UTF-8", XML_SAVE_NO_DECL | XML_SAVE_AS_XML)) == NULL) {
+		xmlBufferFree(b);
+		return lt_err_set(x->e, 500, "xml.encode", "cannot write XML (out of memory)");
+	}
+	xmlSaveTree(sc, xmlDocGetRootElement(x->doc));
+	if (xmlSaveClose(sc) < 0) {
+		xmlBufferFree(b);
+		return lt_err_set(x->e, 500, "xml.encode", "cannot write XML");
+	}
+	n = (size_t)xmlBufferLength(b);
+	if (n + d > LT_XML_MAX_OUTPUT) {
+		xmlBufferFree(b);
+		return lt_err_set(x->e, 500, "xml.encode", "the XML document would pass %u bytes", LT_XML_MAX_OUTPUT);
+	}
+	*out = lt_xmalloc(n + d + 1);
+	memcpy(*out, decl, d);
+	memcpy(*out + d, xmlBufferContent(b), n);
+	(*out)[n + d] = '\0';
+	if (len != NULL)
+		*len = n + d;
+	xmlBufferFree(b);
+	return 0;
+}
+
+int lt_xml_encode(json_t *doc, const struct lt_xml_opts *o, char **out, size_t *len, struct lt_err *e)
+{
+	struct enc x = { o, NULL, NULL, { 0 }, e };
+	xmlNodePtr root;
+	int rc;
+
+	pthread_once(&init_once, init);
+	xmlSetGenericErrorFunc(NULL, silent);
+	if (!json_is_object(doc))
+		return lt_err_set(e, 500, "xml.encode", "an XML document is written from an object");
+	x.doc = xmlNewDoc((const xmlChar *)"1.0");
+	x.ns = lt_xcalloc(o->nns ? o->nns : 1, sizeof(*x.ns));
+	lt_buf_init(&x.path, PATH_MAX_LEN);
+	rc = make_root(&x, &root);
+	if (rc == 0)
+		rc = fill(&x, root, doc);
+	if (rc == 0)
+		rc = save(&x, out, len);
+	lt_buf_free(&x.path);
+	free(x.ns);
+	xmlFreeDoc(x.doc);
+	return rc;
+}

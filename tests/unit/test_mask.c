@@ -1,0 +1,118 @@
+/* Personal data masking: what an operator may and may not read in a log line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/mask.h"
+#include "adapters/json.h"
+
+static void expect_masked(const char *in, const char *want)
+{
+	char *got = lt_mask_str(in, NULL, 0);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void citizen_ids_keep_province_and_last_two(void **state)
+{
+	(void)state;
+	expect_masked("001085012345", "00108*****45");
+	expect_masked("id_number=001085012345;", "id_number=00108*****45;");
+	expect_masked("{\"id_number\":\"001085012345\"}", "{\"id_number\":\"00108*****45\"}");
+	/* The old 9-digit CMND too. */
+	expect_masked("CMND 012345678", "CMND 012****78");
+}
+
+static void phones_are_masked_local_and_international(void **state)
+{
+	(void)state;
+	expect_masked("call 0912345678 now", "call 091*****78 now");
+	expect_masked("+84912345678", "+849******78");
+}
+
+static void cards_and_accounts_keep_six_and_four(void **state)
+{
+	(void)state;
+	expect_masked("card 4111111111111111", "card 411111******1111");
+	expect_masked("card 4111 1111 1111 1111.", "card 4111 11** **** 1111.");
+	expect_masked("acct 9704198526191432198", "acct 970419*********2198");
+}
+
+static void emails_keep_first_letter_and_domain(void **state)
+{
+	(void)state;
+	expect_masked("an.nguyen@example.vn", "a***@example.vn");
+	expect_masked("to <an.nguyen@example.vn>.", "to <a***@example.vn>.");
+	expect_masked("x@y", "x@y");
+	expect_masked("user@localhost", "user@localhost");
+}
+
+static void what_is_not_personal_stays(void **state)
+{
+	(void)state;
+	/* Dossier codes, dates, hex ids, short numbers, sizes. */
+	expect_masked("000.30.21.H26-250115-0001", "000.30.21.H26-250115-0001");
+	expect_masked("2025-01-15 08:30:00", "2025-01-15 08:30:00");
+	expect_masked("req 3f2a9c1234567890123abcdef", "req 3f2a9c1234567890123abcdef");
+	expect_masked("a1234567890b", "a1234567890b");
+	expect_masked("body larger than 1048576 bytes", "body larger than 1048576 bytes");
+	expect_masked("", "");
+	/* Non-ASCII text next to a number: UTF-8 letters count as letters. */
+	expect_masked("Số 0912345678", "Số 091*****78");
+}
+
+static void named_values_are_hidden_wherever_they_are(void **state)
+{
+	char *extra[] = { "Nguyễn Văn An", "x", "" };
+	char *got;
+
+	(void)state;
+	got = lt_mask_str("chủ hồ sơ Nguyễn Văn An, 0912345678", extra, 3);
+	assert_string_equal(got, "chủ hồ sơ ***, 091*****78");
+	free(got);
+	assert_null(lt_mask_str(NULL, NULL, 0));
+}
+
+static void collect_walks_lists_of_masked_fields(void **state)
+{
+	const char *doc_text = "{\"session\":\"tok-1\",\"data\":[{\"Email\":\"a@b.vn\",\"So\":12},"
+			       "{\"Email\":\"c@d.vn\"}],\"tags\":[\"p\",\"q\"]}";
+	const char *paths[] = { "session", "data[].Email", "data[].So", "tags[]", "missing.path" };
+	json_t *doc = json_loads(doc_text, 0, NULL);
+	char **vals = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(doc);
+	lt_mask_collect(doc, paths, 5, &vals, &n);
+	assert_int_equal(n, 6);
+	assert_string_equal(vals[0], "tok-1");
+	assert_string_equal(vals[1], "a@b.vn");
+	assert_string_equal(vals[2], "c@d.vn");
+	assert_string_equal(vals[3], "12");
+	assert_string_equal(vals[4], "p");
+	assert_string_equal(vals[5], "q");
+	for (size_t i = 0; i < n; i++)
+		free(vals[i]);
+	free(vals);
+	json_decref(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(citizen_ids_keep_province_and_last_two),
+		cmocka_unit_test(phones_are_masked_local_and_international),
+		cmocka_unit_test(cards_and_accounts_keep_six_and_four),
+		cmocka_unit_test(emails_keep_first_letter_and_domain),
+		cmocka_unit_test(what_is_not_personal_stays),
+		cmocka_unit_test(named_values_are_hidden_wherever_they_are),
+		cmocka_unit_test(collect_walks_lists_of_masked_fields),
+	};
+	return cmocka_run_group_tests_name("mask", tests, NULL, NULL);
+}
