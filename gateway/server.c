@@ -316,9 +316,9 @@ void lt_server_free(struct lt_server *srv)
 		if (srv->listeners[i].http != NULL)
 			evhttp_free(srv->listeners[i].http);
 	free(srv->listeners);
+	lt_delivery_free(srv->delivery);
 	/* The writer finishes what was submitted (state updates of the last deliveries) first. */
 	lt_store_close(srv->store);
-	lt_delivery_free(srv->delivery);
 	lt_upclient_free(srv->up);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);

@@ -1,4 +1,4 @@
-/* libFuzzer driver for the form and query-string codec (adapters/form.c).
+/* fuzz.c (form): libFuzzer driver for the form and query-string codec (adapters/form.c).
  *
  * Properties checked on every input, beyond "no crash, no sanitizer report": a decoded form is a
  * flat object of valid UTF-8 strings within the bounds, and encoding it and decoding the result
