@@ -93,7 +93,9 @@ test: deps
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN := 65536
-FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# clang does not read the /* fall through */ comments gcc honours; the gcc builds check fall-through.
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -Wno-implicit-fallthrough
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_LIB     := $(LIB_SRCS:%.c=build/fuzz/%.o)

@@ -397,7 +397,9 @@ static void txn_send(struct lt_txn *t)
 	h = curl_slist_append(h, "Expect:");
 	t->call.headers = h;
 	t->call.cfg = t->up->cfg;
-	t->call.method = t->method;
+	/* A GET whose query string was mapped into a document (`in: query`: VNPAY's IPN in sync mode)
+	 * sends that document as a body, and a GET body means nothing to most servers: POST it. */
+	t->call.method = t->doc != NULL && strcmp(t->method, "GET") == 0 ? "POST" : t->method;
 	t->call.url = lt_xasprintf("%s%s", t->up->cfg->url, t->route->upstream_path ? t->route->upstream_path : "");
 	t->call.done = on_upstream_done;
 	t->call.arg = t;

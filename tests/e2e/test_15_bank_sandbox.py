@@ -4,14 +4,16 @@ acknowledges and resends the way the issue asks, against a scripted merchant ove
 tests that drive callbacks through the gateway trust what this file proves."""
 
 import json
+import os
+import random
 import time
 import urllib.parse
 
 import pytest
 
 from bank import Bank, Keypay, Momo, Vnpay, join, pairs, php_urlencode, sorted_query
-from dvcqg import DvcqgSandbox
-from mtls import peer_cn
+from harness import REPO
+from mtls import MtlsSandbox as Listener, peer_cn
 
 # FORMATS.md §3.1, §3.2, §2.9 (the invented and the published sandbox keys).
 VNPAY_SECRET = "TESTSECRETKEY1234567890ABCDEFGHI"
@@ -100,9 +102,9 @@ def test_canonical_helpers():
 
 # ---- sending -------------------------------------------------------------------------------------
 
-class Merchant(DvcqgSandbox):
-    """A scripted callback receiver over mTLS (the DVCQG sandbox's listener, threads and
-    connection tracking): answers the scripted (status, body) in turn, then the last one again,
+class Merchant(Listener):
+    """A scripted callback receiver over mTLS (the sandboxes' listener, threads and connection
+    tracking): answers the scripted (status, body) in turn, then the last one again,
     and records what it received."""
 
     def __init__(self, pki, answers):
@@ -234,3 +236,45 @@ def test_stop_ends_the_waits(pki, merchant):
     result = bank.send(Vnpay(VNPAY_SECRET), vnpay_vector(), "/ipn")
     assert len(result.attempts) == 1
     assert time.monotonic() - t0 < 25, "stop() must not let a 30 s gap run"
+
+
+# ---- agreement with the gateway ------------------------------------------------------------------
+
+AGREEMENT = REPO / "tests" / "unit" / "fixtures" / "verify" / "agreement.txt"
+TRICKY = "aZ09 -_.*~+%&=/:?#|;,'\"<>()[]{}éưỆđ\t"
+
+
+def _tricky(rnd, empty_ok=True):
+    n = rnd.randrange(0 if empty_ok else 1, 12)
+    return "".join(rnd.choice(TRICKY) for _ in range(n))
+
+
+def agreement_cases(n=40, seed=4):
+    """Signed callbacks with awkward values, one per line: 'vnpay<TAB>query string' or
+    'momo|keypay<TAB>JSON'. tests/unit/test_verify.c verifies every line through the gateway's
+    decoders and lt_verify with the FORMATS.md keys: the two implementations agree on each."""
+    rnd = random.Random(seed)
+    vnpay, momo, keypay = Vnpay(VNPAY_SECRET), Momo(MOMO_SECRET, MOMO_ACCESS), Keypay(KEYPAY_KEY)
+    lines = []
+    for i in range(n):
+        f = vnpay.ipn(f"HS{i:04d}", rnd.randrange(1, 10**9), order_info=_tricky(rnd, False))
+        for k in rnd.sample(["vnp_Bill_Mobile", "vnp_Inv_Email", "vnp_Locale", "vnp_Extra"], 2):
+            f[k] = _tricky(rnd)                     # sometimes empty: then not signed
+        method, target, _, _ = vnpay.request(vnpay.sign(f), "/ipn")
+        lines.append("vnpay\t" + target.split("?", 1)[1])
+        m = momo.ipn(f"MM{i:04d}", rnd.randrange(1, 10**9), order_info=_tricky(rnd), trans_id=rnd.randrange(10**12))
+        m["extraData"] = _tricky(rnd)
+        lines.append("momo\t" + json.dumps(momo.sign(m), ensure_ascii=False))
+        k = keypay.confirm(f"KP_{i}-{_tricky(rnd, False)}", rnd.randrange(1, 10**9), description=_tricky(rnd))
+        lines.append("keypay\t" + json.dumps(keypay.sign(k), ensure_ascii=False))
+    return "".join(line + "\n" for line in lines)
+
+
+def test_agreement_fixture_is_what_the_bank_signs():
+    """The fixture the C side verifies is exactly what this bank sends (regenerate it with
+    LT_WRITE_AGREEMENT=1 after changing the bank's signing)."""
+    text = agreement_cases()
+    if os.environ.get("LT_WRITE_AGREEMENT"):
+        AGREEMENT.write_text(text, encoding="utf-8")
+    assert AGREEMENT.read_text(encoding="utf-8") == text, \
+        "tests/unit/fixtures/verify/agreement.txt is stale: LT_WRITE_AGREEMENT=1 regenerates it"

@@ -249,6 +249,70 @@ static void rsa_needs_an_rsa_key(void **state)
 	unlink(path);
 }
 
+/* Both sides agree: every callback tests/sandbox/bank.py signed with awkward values (spaces, *, ~,
+ * %, &, =, |, tabs, Vietnamese, empty optional fields; fixtures/verify/agreement.txt, which
+ * test_15_bank_sandbox.py proves is what the bank sends) verifies here, and fails with its
+ * signature's last digit changed. */
+static void agrees_with_the_bank_sandbox(void **state)
+{
+	static const char *const routes[][2] = { { "vnpay", "vnpay.ipn" }, { "momo", "momo.ipn" },
+						  { "keypay", "keypay.confirm" } };
+	struct lt_err e;
+	char *buf, *line, *save = NULL;
+	size_t len, n = 0;
+
+	(void)state;
+	lt_err_clear(&e);
+	assert_int_equal(lt_read_file(FIX "agreement.txt", 1 << 20, &buf, &len, &e), 0);
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save), n++) {
+		char *tab = strchr(line, '\t'), *forged;
+		const struct lt_verify_cfg *v = NULL;
+		json_t *f = NULL;
+		size_t k;
+
+		assert_non_null(tab);
+		*tab++ = '\0';
+		for (size_t i = 0; i < 3; i++)
+			if (strcmp(line, routes[i][0]) == 0)
+				v = route_verify(routes[i][1]);
+		assert_non_null(v);
+		if (strcmp(line, "vnpay") == 0)
+			assert_int_equal(lt_form_decode(tab, strlen(tab), &f, &e), 0);
+		else
+			assert_int_equal(lt_json_decode(tab, strlen(tab), &f, &e), 0);
+		if (lt_verify(v, f, &e) < 0)
+			fail_msg("line %zu (%s): %s", n + 1, line, e.msg);
+		forged = lt_xstrdup(json_string_value(json_object_get(f, v->signature)));
+		k = strlen(forged) - 1;
+		forged[k] = forged[k] == '0' ? '1' : '0';
+		json_object_set_new(f, v->signature, json_string(forged));
+		free(forged);
+		assert_int_equal(lt_verify(v, f, &e), -1);
+		json_decref(f);
+	}
+	assert_int_equal(n, 120);
+	free(buf);
+}
+
+/* canonical.values must be a mapping; each problem is named where it is written. */
+static void values_must_be_a_mapping(void **state)
+{
+	struct lt_diags d = { 0 };
+	struct lt_config *c = NULL;
+	const char yaml[] =
+		"listeners:\n  l: { listen: \"127.0.0.1:1\" }\nupstreams:\n  u: { url: http://x }\n"
+		"routes:\n  r:\n    listener: l\n    match: { method: POST, path: /r }\n    upstream: u\n    mode: queue\n"
+		"    verify: { type: hmac, algorithm: sha256, key: k, signature: s,\n"
+		"              canonical: { form: pairs, fields: [a], values: [a, b] } }\n";
+
+	(void)state;
+	assert_int_equal(lt_config_parse("t.yaml", yaml, strlen(yaml), &c, &d), -1);
+	assert_int_equal(d.nerrors, 1);
+	assert_string_equal(d.v[0].text, "t.yaml:12:62: 'values' in route 'r' verify canonical: expected a mapping "
+			    "of field names to values, got a list");
+	lt_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +322,8 @@ int main(void)
 		cmocka_unit_test(keypay_confirm),
 		cmocka_unit_test(rsa_bank),
 		cmocka_unit_test(rsa_needs_an_rsa_key),
+		cmocka_unit_test(values_must_be_a_mapping),
+		cmocka_unit_test(agrees_with_the_bank_sandbox),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

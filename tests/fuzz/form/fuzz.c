@@ -1,13 +1,11 @@
-/* libFuzzer driver for the form and query-string codec (adapters/form.c).
+/* fuzz.c (form): libFuzzer driver for the form and query-string codec (adapters/form.c).
  *
  * Properties checked on every input, beyond "no crash, no sanitizer report": a decoded form is a
  * flat object of valid UTF-8 strings within the bounds, and encoding it and decoding the result
  * gives the same object back (so what the gateway writes, it and the next hop read the same way).
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_POSIX_C_SOURCE=200809L \
- *       -D_DEFAULT_SOURCE -I. tests/fuzz/form/driver.c <every module but gateway/main.c> \
- *       $(pkg-config --cflags --libs ...) -lm -o build/fuzz/form
- *   build/fuzz/form -dict=tests/fuzz/form/form.dict tests/fuzz/form/corpus */
+ * Built and run by `make fuzz` / `make fuzz-replay` (tests/fuzz/README.md), or by hand:
+ *   build/fuzz/fuzz_form -dict=tests/fuzz/form/form.dict tests/fuzz/form/corpus */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
