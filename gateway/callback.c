@@ -175,6 +175,30 @@ static void on_stored(struct lt_store_op *op, void *arg)
 	free(p);
 }
 
+/* On a bad signature: the audit line, then the route's bad_signature ack (else the envelope). */
+static void refuse_signature(const struct lt_cbreq *r, const char *key, const struct lt_err *err)
+{
+	audit_bad_signature(r, key, err->msg);
+	if (r->route->ack_bad_signature.status != 0)
+		reply_ack(r, &r->route->ack_bad_signature);
+	else
+		r->fail(r->txn, err);
+}
+
+int lt_callback_verify(const struct lt_cbreq *r, json_t *in)
+{
+	struct lt_err err;
+	char *key = NULL;
+
+	lt_err_clear(&err);
+	if (verify(r, in, &err) == 0)
+		return 0;
+	(void)idem_key(r, in, &key, NULL);
+	refuse_signature(r, key, &err);
+	free(key);
+	return -1;
+}
+
 void lt_callback_accept(const struct lt_cbreq *r, json_t *in, const struct lt_map_vars *vars)
 {
 	const struct lt_map_section *rs = r->route->map ? lt_map_request(r->route->map) : NULL;
@@ -187,12 +211,8 @@ void lt_callback_accept(const struct lt_cbreq *r, json_t *in, const struct lt_ma
 	lt_err_clear(&err);
 	rc = idem_key(r, in, &m->idem_key, &err);
 	if (verify(r, in, &err) < 0) {
-		audit_bad_signature(r, m->idem_key, err.msg);
+		refuse_signature(r, m->idem_key, &err);
 		lt_store_op_free(op);
-		if (r->route->ack_bad_signature.status != 0)
-			reply_ack(r, &r->route->ack_bad_signature);
-		else
-			r->fail(r->txn, &err);
 		return;
 	}
 	if (rc < 0)
