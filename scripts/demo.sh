@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for port in 8443 9090 9443 9444; do
+for port in 8443 9090 9443 9444 9450 9451 9452 9453; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 		echo "demo: port $port is already in use (another demo running?)" >&2
 		exit 1
@@ -40,6 +40,14 @@ pids+=($!)
 $PY tests/sandbox/city.py --port 9444 --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
 	--client-ca $CERTS/ca.crt --verbose >"$RUN/city.log" 2>&1 &
 pids+=($!)
+
+# The e-invoice and SMS partners (FORMATS.md §4, §5), with the credentials conf/lienthong.yaml
+# and the mappings default to.
+for sb in vnpt_invoice:9450 viettel_sinvoice:9451 viettel_sms:9452 vnpt_sms:9453; do
+	$PY tests/sandbox/${sb%%:*}.py --port ${sb##*:} --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
+		--client-ca $CERTS/ca.crt --verbose >"$RUN/${sb%%:*}.log" 2>&1 &
+	pids+=($!)
+done
 
 bold "3. the gateway: ./lienthong run -c conf/lienthong.yaml (log: $RUN/gateway.log)"
 ./lienthong run -c conf/lienthong.yaml 2>"$RUN/gateway.log" &
@@ -108,6 +116,19 @@ grep "/city/" "$RUN/city.log" || { echo "(nothing reached the city)"; failures=$
 echo "audit line of the forged IPN:"
 grep '"type":"audit"' "$RUN/gateway.log" | tail -n 1
 
+bold "6. e-receipt, e-invoice and SMS samples (mappings/{vnpt-invoice,viettel-sinvoice,viettel-sms,vnpt-sms})"
+for pair in /v1/einvoice/vnpt/receipts:mappings/vnpt-invoice/examples/receipt-fee.json \
+	    /v1/einvoice/viettel/invoices:mappings/viettel-sinvoice/examples/invoice-fee.json \
+	    /v1/sms/viettel:mappings/viettel-sms/examples/result-notice.json \
+	    /v1/sms/vnpt:mappings/vnpt-sms/examples/result-notice.json; do
+	path=${pair%%:*} file=${pair#*:}
+	bold "city → gateway: POST $path  ($file)"
+	out=$("${CURL[@]}" -w '\n%{http_code}' --data-binary "@$file" "$PUBLIC$path")
+	status=${out##*$'\n'}
+	echo "partner → gateway → city: HTTP $status ${out%$'\n'*}"
+	case "$status ${out%$'\n'*}" in "200 {\"ok\":true"*) ;; *) failures=$((failures + 1));; esac
+done
+
 bold "access log (one line per request):"
 grep '"type":"access"' "$RUN/gateway.log" | tail -n 8
 
@@ -123,5 +144,5 @@ bold "The gateway keeps running. Try it yourself:"
 echo "  curl --cacert $CERTS/ca.crt --cert $CERTS/city.crt --key $CERTS/city.key \\"
 echo "       -H 'Content-Type: application/json' \\"
 echo "       --data-binary @mappings/dvcqg/examples/dossier-accepted.json $PUBLIC/v1/dvcqg/dossiers"
-echo "Ctrl-C stops the gateway and the sandbox."
+echo "Ctrl-C stops the gateway and the sandboxes."
 wait

@@ -30,8 +30,8 @@ import json
 import sys
 import time
 
-from dvcqg import DvcqgSandbox, say
-from mtls import _Server
+from dvcqg import DvcqgSandbox
+from mtls import _Server, say, serve_until_signal
 
 CITY_BASE = "/city"
 
@@ -171,7 +171,7 @@ def main(argv=None):
 
     srv = CitySandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                       host=args.host, printer=say if args.verbose else None)
-    return srv.serve_until_signalled(say)
+    return serve_until_signal(srv, f"city sandbox: listening on {srv.url}")
 
 if __name__ == "__main__":
     sys.exit(main())

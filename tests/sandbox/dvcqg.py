@@ -36,7 +36,7 @@ import secrets
 import sys
 import time
 
-from mtls import MtlsSandbox
+from mtls import MtlsSandbox, say, serve_until_signal
 
 BASE = "/adapter"
 AUTH_PATH = BASE + "/auth"
@@ -410,11 +410,8 @@ def main(argv=None):
     srv = DvcqgSandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                        username=args.username, password=args.password, dstcode=args.dstcode,
                        host=args.host, printer=say if args.verbose else None)
-    return srv.serve_until_signalled(say)
-
-
-def say(line):
-    print(line, flush=True)
+    return serve_until_signal(srv, f"dvcqg sandbox: listening on {srv.url} (client certificates from "
+                                   f"{args.client_ca})")
 
 
 if __name__ == "__main__":
