@@ -199,6 +199,21 @@ int lt_callback_verify(const struct lt_cbreq *r, json_t *in)
 	return -1;
 }
 
+/* The store and its completions live on the main loop only (gateway/store.h): a request that an
+ * extra worker loop took cannot use them yet. It is refused with 503 (the route's error ack for a
+ * callback, which its sender retries) instead of touching another loop's state. */
+static int no_store(const struct lt_cbreq *r)
+{
+	struct lt_err err;
+
+	if (r->srv->store != NULL)
+		return 0;
+	lt_err_clear(&err);
+	lt_err_set(&err, 503, "store.unavailable", "queue mode is served by the main event loop only; try again");
+	fail(r, &err);
+	return 1;
+}
+
 void lt_callback_accept(const struct lt_cbreq *r, json_t *in, const struct lt_map_vars *vars)
 {
 	const struct lt_map_section *rs = r->route->map ? lt_map_request(r->route->map) : NULL;
@@ -209,6 +224,10 @@ void lt_callback_accept(const struct lt_cbreq *r, json_t *in, const struct lt_ma
 	int rc;
 
 	lt_err_clear(&err);
+	if (no_store(r)) {
+		lt_store_op_free(op);
+		return;
+	}
 	rc = idem_key(r, in, &m->idem_key, &err);
 	if (verify(r, in, &err) < 0) {
 		refuse_signature(r, m->idem_key, &err);
@@ -303,6 +322,8 @@ void lt_callback_status(const struct lt_cbreq *r, const char *path, const struct
 	struct lt_err err;
 
 	lt_err_clear(&err);
+	if (no_store(r))
+		return;
 	if (!id_ok(mid)) {
 		lt_err_set(&err, 404, "message.not_found", "no message %.64s", mid);
 		r->fail(r->txn, &err);
