@@ -11,6 +11,11 @@
 /* The evhttp request callback of a public (non-admin) listener; arg is its struct lt_listener_rt. */
 void lt_pipeline_handle(struct evhttp_request *req, void *arg);
 
+/* The one way an answer leaves: status, Content-Type, X-Request-Id, Cache-Control: no-store and the
+ * body (borrowed, len bytes). Every path that answers a request ends here, exactly once. */
+void lt_http_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
+		  const char *request_id);
+
 /* Answers req with the JSON error envelope of e (status e->status, 500 if unset) outside any
  * transaction (admin listener, refused connections). Adds X-Request-Id. */
 void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, const char *request_id);

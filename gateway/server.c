@@ -1,6 +1,9 @@
 /* server.c: start-up, listeners, signals and graceful stop. */
 #include <errno.h>
 #include <signal.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event2/bufferevent.h>
@@ -211,6 +214,14 @@ static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const 
 	if (l->bound == NULL)
 		return lt_err_set(e, 0, "listen", "listener '%s': cannot listen on %s: %s", lc->name, lc->listen,
 				  strerror(errno));
+	/* Accepted sockets inherit it. Without it a TLS answer (headers and body in two records) waits
+	 * for the client's delayed ACK: 40 ms per request (bench/NOTES.md §1). nginx does the same. */
+	{
+		int one = 1;
+
+		if (setsockopt(evhttp_bound_socket_get_fd(l->bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			lt_log_warn("listener '%s': cannot set TCP_NODELAY: %s", lc->name, strerror(errno));
+	}
 	if (srv->loop == 0)
 		lt_log_info("listening on %s (%s%s%s)", lc->listen, lc->name, lc->tls ? ", TLS" : "",
 			    n_loops > 1 && !lc->admin ? ", every loop" : "");
