@@ -635,9 +635,18 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 		if (t->route->mode == LT_MODE_QUEUE) {
 			struct lt_cbreq r = txn_cbreq(t);
 
-			lt_callback_accept(&r, doc, &vars);
+			lt_callback_accept(&r, doc, &vars);   /* answers, now or later: t may be gone */
 			json_decref(doc);
 			return;
+		}
+		if (t->route->verify.type != LT_VERIFY_NONE) {
+			/* A sync callback's signature, checked before the upstream hears of it. */
+			struct lt_cbreq r = txn_cbreq(t);
+
+			if (lt_callback_verify(&r, doc) < 0) {
+				json_decref(doc);
+				return;
+			}
 		}
 		rc = lt_map_apply(rs, doc, &vars, &t->doc, &err);
 		json_decref(doc);
