@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "adapters/auth.h"
+#include "adapters/json.h"
 #include "gateway/util.h"
 
 int lt_auth_needs_token(const struct lt_auth_cfg *a)
@@ -106,18 +107,15 @@ int lt_auth_login_request(const struct lt_auth_cfg *a, const char *upstream_url,
 	return 0;
 }
 
-/* The top-level value of field as text ("-1" for both "-1" and -1); NULL when absent/not scalar. */
+/* The top-level value of field as text ("-1" for both "-1" and -1); NULL when absent or not a scalar. */
 static const char *scalar_text(json_t *v, char *buf, size_t n)
 {
-	if (json_is_string(v))
-		return json_string_value(v);
-	if (json_is_integer(v)) {
-		snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return buf;
-	}
-	if (json_is_boolean(v))
-		return json_is_true(v) ? "true" : "false";
-	return NULL;
+	const char *s;
+	size_t len;
+
+	if (v == NULL || json_is_null(v) || lt_json_scalar_text(v, "", buf, n, &s, &len) < 0)
+		return NULL;
+	return s;
 }
 
 int lt_auth_login_answer(const struct lt_auth_cfg *a, long status, const char *body, size_t len, char **token,

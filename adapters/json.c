@@ -261,3 +261,30 @@ int lt_json_encode(json_t *doc, char **out, size_t *len, struct lt_err *e)
 	*out = lt_buf_take(&b, len);
 	return 0;
 }
+
+int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_t n, const char **s, size_t *len)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		*s = json_string_value(v);
+		*len = json_string_length(v);
+		return 0;
+	case JSON_INTEGER:
+		*len = (size_t)snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		*len = lt_json_real_text(json_real_value(v), buf, n);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		*len = (size_t)snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+		break;
+	case JSON_NULL:
+		*len = (size_t)snprintf(buf, n, "%s", null_text);
+		break;
+	default:
+		return -1;
+	}
+	*s = buf;
+	return 0;
+}

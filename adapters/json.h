@@ -37,6 +37,11 @@ int lt_json_encode(json_t *doc, char **out, size_t *len, struct lt_err *e);
  * that turn numbers into text, so that both print a number the same way. */
 size_t lt_json_real_text(double d, char *buf, size_t n);
 
+/* The text of a scalar, the same way everywhere it is compared or written: a string as it is, an
+ * integer in decimal, a real as lt_json_real_text, true/false, and null as null_text. *s points
+ * into v or into buf (32 bytes at least). Returns -1 for an object or an array. */
+int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_t n, const char **s, size_t *len);
+
 /* Decodes the UTF-8 character at s (at most n bytes) into *cp (cp may be NULL) and returns its
  * length, or 0 when the bytes are not valid UTF-8 (overlong forms, surrogates, past U+10FFFF,
  * truncated) or n is 0. JSON text is UTF-8, so its checker lives here; the mapping rules use it

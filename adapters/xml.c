@@ -495,35 +495,6 @@ static int enc_name(struct enc *x, const char *name, int attr, xmlNsPtr *ns, con
 	return 0;
 }
 
-/* The text of a scalar; *s points into v or buf (32 bytes at least). -1 for lists and objects. */
-static int scalar_text(json_t *v, char *buf, size_t n, const char **s, size_t *len)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		*s = json_string_value(v);
-		*len = json_string_length(v);
-		return 0;
-	case JSON_INTEGER:
-		*len = (size_t)snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		*len = lt_json_real_text(json_real_value(v), buf, n);
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		*len = (size_t)snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
-		break;
-	case JSON_NULL:
-		buf[0] = '\0';
-		*len = 0;
-		break;
-	default:
-		return -1;
-	}
-	*s = buf;
-	return 0;
-}
-
 /* XML 1.0 has no way to write most control characters, U+FFFE or U+FFFF, even escaped. */
 static int xml_chars_ok(const char *s, size_t len)
 {
@@ -566,7 +537,7 @@ static int add_text(struct enc *x, xmlNodePtr el, json_t *v)
 	const char *s;
 	size_t len;
 
-	if (scalar_text(v, buf, sizeof(buf), &s, &len) < 0)
+	if (lt_json_scalar_text(v, "", buf, sizeof(buf), &s, &len) < 0)
 		return enc_fail(x, "cannot write XML: a list or an object cannot be text");
 	if (!xml_chars_ok(s, len))
 		return enc_fail(x, "cannot write XML: the text holds a control character XML 1.0 cannot carry");
@@ -605,7 +576,7 @@ static int add_attribute(struct enc *x, xmlNodePtr el, const char *key, json_t *
 
 	if (enc_name(x, key, 1, &ns, &local) < 0)
 		return -1;
-	if (scalar_text(v, buf, sizeof(buf), &s, &len) < 0)
+	if (lt_json_scalar_text(v, "", buf, sizeof(buf), &s, &len) < 0)
 		return enc_fail(x, "cannot write XML: attribute '%s' needs a scalar value", key);
 	if (!xml_chars_ok(s, len) || memchr(s, '\0', len) != NULL)
 		return enc_fail(x, "cannot write XML: the text holds a control character XML 1.0 cannot carry");

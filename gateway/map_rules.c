@@ -40,31 +40,8 @@ int lt_rule_fail(const struct lt_rule_run *rr, const char *rule, int line, int c
 
 int lt_rule_text(const json_t *v, char *buf, size_t n, const char **s, size_t *len)
 {
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		*s = json_string_value(v);
-		*len = json_string_length(v);
-		return 0;
-	case JSON_INTEGER:
-		*len = (size_t)snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		*len = lt_json_real_text(json_real_value(v), buf, n);
-		break;
-	case JSON_TRUE:
-		*len = (size_t)snprintf(buf, n, "true");
-		break;
-	case JSON_FALSE:
-		*len = (size_t)snprintf(buf, n, "false");
-		break;
-	case JSON_NULL:
-		*len = (size_t)snprintf(buf, n, "null");
-		break;
-	default:
-		return -1;
-	}
-	*s = buf;
-	return 0;
+	/* Map keys are written `null` (or ~): that is the text of null here. */
+	return lt_json_scalar_text(v, "null", buf, n, s, len);
 }
 
 void lt_rule_show(const struct lt_rule_run *rr, const json_t *v, char *buf, size_t n)
