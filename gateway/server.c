@@ -20,7 +20,6 @@
 #include "gateway/reload.h"
 #include "gateway/workers.h"
 #include "gateway/store.h"
-#include "gateway/storewatch.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -314,19 +313,6 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	lt_server_drain(srv);
 }
 
-/* lienthong_circuit_open and the status page: the main loop's breaker (each loop keeps its own;
- * the delivery worker's calls, the likeliest to trip one, run on the main loop). */
-static int circuit_open(void *arg, const char *upstream)
-{
-	struct lt_server *srv = arg;
-	const struct lt_config *cfg = srv->gen->cfg;
-
-	for (size_t i = 0; i < cfg->n_upstreams; i++)
-		if (strcmp(cfg->upstreams[i].name, upstream) == 0)
-			return lt_gen_upstream(srv->gen, 0, (int)i)->circuit.state == LT_CIRCUIT_OPEN;
-	return 0;
-}
-
 static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct lt_err err;
@@ -416,9 +402,6 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	}
 	if (lt_workers_start(srv, &err) < 0)
 		goto fail;
-	lt_metrics_hook_circuit(circuit_open, srv);
-	if (lt_storewatch_start(srv) < 0)
-		lt_log_warn("the store's message counts are not available to /metrics and /status");
 	lt_log_info("lienthong %s started with %s: %zu routes, %zu upstreams, %zu event loops", LT_VERSION,
 		    config_path, cfg->n_routes, cfg->n_upstreams, n_loops);
 	return 0;
@@ -467,9 +450,9 @@ void lt_server_free(struct lt_server *srv)
 		if (srv->listeners[i].http != NULL)
 			evhttp_free(srv->listeners[i].http);
 	free(srv->listeners);
+	lt_delivery_free(srv->delivery);
 	/* The writer finishes what was submitted (state updates of the last deliveries) first. */
 	lt_store_close(srv->store);
-	lt_delivery_free(srv->delivery);
 	lt_upclient_free(srv->up);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);

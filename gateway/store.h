@@ -44,8 +44,7 @@ enum lt_store_kind {
 	LT_STORE_LIST,     /* in: state, limit; out: rows (without bodies) */
 	LT_STORE_CLAIM,    /* in: upstream, limit, now: queued and due -> delivering; out: rows, next_due */
 	LT_STORE_UPDATE,   /* in: msg.id, msg.state, attempts, next_at, last_error */
-	LT_STORE_REPLAY,   /* in: msg.id: dead -> queued, attempts 0; out: replayed, found, msg (no body) */
-	LT_STORE_COUNT     /* out: counts (queued, delivering, delivered, dead): metrics and status page */
+	LT_STORE_REPLAY    /* in: msg.id: dead -> queued, attempts 0; out: replayed, found, msg (no body) */
 };
 
 struct lt_store_op {
@@ -63,7 +62,6 @@ struct lt_store_op {
 	struct lt_msg *rows;
 	size_t n_rows;
 	int64_t next_due;                 /* CLAIM: earliest next_at still queued for the upstream, 0 = none */
-	int64_t counts[4];                /* COUNT: queued, delivering, delivered, dead */
 	/* Runs on the loop once the op's transaction committed (or failed). The store frees the op
 	 * after it returns: keep nothing that points into it. */
 	void (*done)(struct lt_store_op *op, void *arg);
@@ -82,8 +80,16 @@ void lt_store_close(struct lt_store *s);
 struct lt_store_op *lt_store_op_new(enum lt_store_kind kind);
 void lt_store_op_free(struct lt_store_op *op);
 /* Hands op to the writer (the store owns it from then on). -1 with e (503 store.busy) when the
- * bounded queue is full; the caller still owns op then. */
+ * bounded queue is full (UPDATE and CLAIM are always taken: the delivery worker bounds them) or
+ * the store is closing; the caller still owns op then. */
 int lt_store_submit(struct lt_store *s, struct lt_store_op *op, struct lt_err *e);
+
+/* Messages by state as of the last commit (queued, delivering, delivered, dead), for metrics;
+ * any thread. */
+enum { LT_ST_QUEUED, LT_ST_DELIVERING, LT_ST_DELIVERED, LT_ST_DEAD, LT_ST_N };
+void lt_store_counts(struct lt_store *s, uint64_t counts[LT_ST_N]);
+/* 1 while the last transaction committed (the store can write), else 0; any thread. */
+int lt_store_ok(struct lt_store *s);
 
 /* 32 random hex digits, unguessable (RAND_bytes). buf holds LT_MSG_ID_LEN + 1. */
 void lt_msg_new_id(char *buf);

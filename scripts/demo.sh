@@ -95,16 +95,18 @@ for f in mappings/dvcqg/examples/lookup-*.json; do
 	send /v1/dvcqg/lookup "$f"
 done
 
-bold "5. a payment callback: VNPAY's IPN (GET, HMAC-SHA512), as the bank would send it"
+bold "5. a payment callback: VNPAY's IPN (GET, HMAC-SHA512), sent by the bank sandbox as VNPAY would"
 # A new order reference per run: the store keeps the last run's, which would (rightly) be a duplicate.
-IPN=$(PYTHONPATH=tests/e2e:tests/sandbox $PY -c 'import sys; from queue_setup import vnpay_query; print(vnpay_query(sys.argv[1]))' "HS$(date +%s)")
-BANK=(curl -sS --cacert $CERTS/ca.crt --cert $CERTS/bank.crt --key $CERTS/bank.key)
-echo "bank → gateway: GET /callbacks/vnpay/ipn?${IPN:0:90}..."
-out=$("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")
-echo "gateway → bank (after the notification is on disk): $out"
-[ "$out" = '{"RspCode":"00","Message":"Confirm Success"}' ] || failures=$((failures + 1))
-echo "the bank retries the same IPN: $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")"
-echo "a forged IPN (amount changed): $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?${IPN/vnp_Amount=12000000/vnp_Amount=100}")"
+ORDER="HS$(date +%s)"
+BANK=($PY tests/sandbox/bank.py --url "$PUBLIC/callbacks/vnpay/ipn" --cert $CERTS/bank.crt --key $CERTS/bank.key
+      --ca $CERTS/ca.crt --dialect vnpay --order "$ORDER" --amount 120000 --attempts 1)
+SECRET=TESTSECRETKEY1234567890ABCDEFGHI
+echo "bank → gateway → bank (answered once the notification is on disk):"
+"${BANK[@]}" --secret "$SECRET" || failures=$((failures + 1))
+echo "the bank sends the same IPN again:"
+"${BANK[@]}" --secret "$SECRET"
+echo "a forged IPN (signed with another key):"
+"${BANK[@]}" --secret not-the-secret
 for _ in $(seq 1 50); do
 	grep -q "applied" "$RUN/city.log" 2>/dev/null && break
 	sleep 0.1
