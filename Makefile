@@ -4,6 +4,7 @@
 #   make test       unit tests (ASan+UBSan) and end-to-end tests against the ASan binary
 #   make demo       sandbox national portal + gateway + sample dossiers (DEMO_ONCE=1: exit after)
 #   make check-config  `lienthong check` on conf/lienthong.yaml
+#   make bench     lienthong beside nginx, njs and node (bench/; BENCH_QUICK=1 for a 1-minute try)
 
 CC      ?= cc
 PKGS    := libevent libevent_openssl libevent_pthreads libcurl openssl yaml-0.1 jansson libxml-2.0 sqlite3
@@ -40,7 +41,7 @@ PYTHON  := /usr/bin/python3
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps asan unit e2e test demo certs check-config clean fuzz fuzz-replay
+.PHONY: all deps asan unit e2e test demo certs check-config clean fuzz fuzz-replay bench
 all: lienthong
 
 deps:
@@ -131,6 +132,18 @@ demo: deps
 	$(MAKE) lienthong
 	@certs/gen.sh certs/dev
 	@scripts/demo.sh
+
+# The benchmark (bench/README.md): not part of `make test`. bench/map links the mapping engine
+# exactly as the release binary does.
+REL_LIB := $(filter-out build/release/gateway/main.o,$(REL_OBJS))
+build/release/bench/map: bench/map.c $(REL_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(DEFS) $(INC) $(WARN) $(REL_CFLAGS) $(PKG_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_LIB) $(PKG_LIBS) -lm
+
+bench: lienthong build/release/bench/map
+	@bench/setup
+	$(PYTHON) bench/run.py
 
 clean:
 	rm -rf build lienthong

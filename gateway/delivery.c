@@ -421,13 +421,6 @@ static int store_ok_hook(void *arg)
 	return lt_store_ok(arg);
 }
 
-static int circuit_hook(void *arg, const char *upstream)
-{
-	struct lt_upstream_rt *up = current_upstream(arg, upstream);
-
-	return up != NULL && up->circuit.state != LT_CIRCUIT_CLOSED;
-}
-
 struct lt_delivery *lt_delivery_new(struct lt_server *srv, struct lt_store *store)
 {
 	struct lt_delivery *d = lt_xcalloc(1, sizeof(*d));
@@ -436,7 +429,6 @@ struct lt_delivery *lt_delivery_new(struct lt_server *srv, struct lt_store *stor
 	d->store = store;
 	lt_metrics_hook_queue(queue_hook, store);
 	lt_metrics_hook_store_ok(store_ok_hook, store);
-	lt_metrics_hook_circuit(circuit_hook, srv);
 	for (size_t i = 0; i < srv->gen->cfg->n_upstreams; i++)
 		lt_delivery_kick(d, srv->gen->cfg->upstreams[i].name);
 	return d;
@@ -448,7 +440,6 @@ void lt_delivery_free(struct lt_delivery *d)
 		return;
 	lt_metrics_hook_queue(NULL, NULL);
 	lt_metrics_hook_store_ok(NULL, NULL);
-	lt_metrics_hook_circuit(NULL, NULL);
 	for (size_t i = 0; i < d->n_ups; i++) {
 		event_free(d->ups[i]->timer);
 		free(d->ups[i]->name);

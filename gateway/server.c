@@ -1,6 +1,9 @@
 /* server.c: start-up, listeners, signals and graceful stop. */
 #include <errno.h>
 #include <signal.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event2/bufferevent.h>
@@ -211,6 +214,14 @@ static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const 
 	if (l->bound == NULL)
 		return lt_err_set(e, 0, "listen", "listener '%s': cannot listen on %s: %s", lc->name, lc->listen,
 				  strerror(errno));
+	/* Accepted sockets inherit it. Without it a TLS answer (headers and body in two records) waits
+	 * for the client's delayed ACK: 40 ms per request (bench/NOTES.md §1). nginx does the same. */
+	{
+		int one = 1;
+
+		if (setsockopt(evhttp_bound_socket_get_fd(l->bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			lt_log_warn("listener '%s': cannot set TCP_NODELAY: %s", lc->name, strerror(errno));
+	}
 	if (srv->loop == 0)
 		lt_log_info("listening on %s (%s%s%s)", lc->listen, lc->name, lc->tls ? ", TLS" : "",
 			    n_loops > 1 && !lc->admin ? ", every loop" : "");
@@ -313,6 +324,19 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	lt_server_drain(srv);
 }
 
+/* lienthong_circuit_open and the status page: the main loop's breaker (each loop keeps its own;
+ * the delivery worker's calls, the likeliest to trip one, run on the main loop). */
+static int circuit_open(void *arg, const char *upstream)
+{
+	struct lt_server *srv = arg;
+	const struct lt_config *cfg = srv->gen->cfg;
+
+	for (size_t i = 0; i < cfg->n_upstreams; i++)
+		if (strcmp(cfg->upstreams[i].name, upstream) == 0)
+			return lt_gen_upstream(srv->gen, 0, (int)i)->circuit.state == LT_CIRCUIT_OPEN;
+	return 0;
+}
+
 static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct lt_err err;
@@ -402,6 +426,7 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	}
 	if (lt_workers_start(srv, &err) < 0)
 		goto fail;
+	lt_metrics_hook_circuit(circuit_open, srv);
 	lt_log_info("lienthong %s started with %s: %zu routes, %zu upstreams, %zu event loops", LT_VERSION,
 		    config_path, cfg->n_routes, cfg->n_upstreams, n_loops);
 	return 0;
