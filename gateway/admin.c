@@ -15,25 +15,9 @@
 /* A page is built whole before it is sent: big enough for thousands of routes. */
 #define PAGE_MAX (8u << 20)
 
-static void send_typed(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
-		       const char *request_id)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
-
-	evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "X-Request-Id", request_id);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (out != NULL)
-		evbuffer_add(out, body, len);
-	evhttp_send_reply(req, status, NULL, out);
-	if (out != NULL)
-		evbuffer_free(out);
-}
-
 void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
 {
-	send_typed(req, status, "application/json", body, strlen(body), request_id);
+	lt_pipeline_send(req, status, "application/json", body, strlen(body), request_id);
 }
 
 static void send_page(struct evhttp_request *req, const char *ctype, struct lt_buf *b, const char *request_id)
@@ -45,7 +29,7 @@ static void send_page(struct evhttp_request *req, const char *ctype, struct lt_b
 		lt_pipeline_send_error(req, &err, request_id);
 		return;
 	}
-	send_typed(req, 200, ctype, b->data ? b->data : "", b->len, request_id);
+	lt_pipeline_send(req, 200, ctype, b->data ? b->data : "", b->len, request_id);
 }
 
 /* Why the gateway should not get traffic now, or NULL when it should. */

@@ -143,7 +143,7 @@ static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 	snprintf(buf + k, n - k, "-00");
 }
 
-static void send_body(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
+void lt_pipeline_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
 		      const char *request_id)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -163,7 +163,7 @@ void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, 
 {
 	char *body = lt_err_envelope(e, NULL, request_id);
 
-	send_body(req, e->status ? e->status : 500, "application/json", body, strlen(body), request_id);
+	lt_pipeline_send(req, e->status ? e->status : 500, "application/json", body, strlen(body), request_id);
 	free(body);
 }
 
@@ -212,7 +212,7 @@ static void txn_log(struct lt_txn *t, int status, size_t bytes_out, const char *
 static void txn_reply(struct lt_txn *t, int status, const char *ctype, const char *body, size_t len)
 {
 	lt_server_track_reply(t->srv, t->req);
-	send_body(t->req, status, ctype, body, len, t->request_id);
+	lt_pipeline_send(t->req, status, ctype, body, len, t->request_id);
 	txn_log(t, status, len, NULL);
 	txn_free(t);
 }
@@ -229,7 +229,7 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 
 		lt_log_warn("request %s route %s: %s (answered with the route's error ack)", t->request_id,
 			    t->route->name, e->msg);
-		send_body(t->req, a->status, a->content_type, a->body ? a->body : "", a->body ? strlen(a->body) : 0,
+		lt_pipeline_send(t->req, a->status, a->content_type, a->body ? a->body : "", a->body ? strlen(a->body) : 0,
 			  t->request_id);
 		txn_log(t, a->status, a->body ? strlen(a->body) : 0, e->code);
 		txn_free(t);
@@ -245,7 +245,7 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 		free(msg);
 	}
 	lt_server_track_reply(t->srv, t->req);
-	send_body(t->req, status, "application/json", body, len, t->request_id);
+	lt_pipeline_send(t->req, status, "application/json", body, len, t->request_id);
 	txn_log(t, status, len, e->code[0] ? e->code : "internal");
 	free(body);
 	txn_free(t);
