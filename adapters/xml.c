@@ -17,6 +17,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
+#include <libxml/uri.h>
 #include <libxml/xmlsave.h>
 
 #include "adapters/json.h"
@@ -439,6 +440,18 @@ int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, si
 		snprintf(why, n, "'%s' is not an XML %s name", local, attr ? "attribute" : "element");
 		return -1;
 	}
+	return 0;
+}
+
+int lt_xml_uri_check(const char *uri, char *why, size_t n)
+{
+	xmlURIPtr u = xmlParseURI(uri);
+
+	if (u == NULL) {
+		snprintf(why, n, "namespace URI '%s' is not a valid URI", uri);
+		return -1;
+	}
+	xmlFreeURI(u);
 	return 0;
 }
 

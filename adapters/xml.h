@@ -68,4 +68,9 @@ int lt_xml_encode(json_t *doc, const struct lt_xml_opts *o, char **out, size_t *
  * the reason in why (always NUL-terminated). For `lienthong check`. */
 int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, size_t nns, char *why, size_t n);
 
+/* Checks a namespace URI as a mapping declares it: one libxml2 parses as a URI (it refuses a
+ * document declaring any other, so our own output would not read back). Returns 0, or -1 with
+ * the reason in why (always NUL-terminated). For `lienthong check`. */
+int lt_xml_uri_check(const char *uri, char *why, size_t n);
+
 #endif

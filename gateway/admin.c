@@ -17,7 +17,7 @@
 
 void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
 {
-	lt_pipeline_send(req, status, "application/json", body, strlen(body), request_id);
+	lt_http_send(req, status, "application/json", body, strlen(body), request_id);
 }
 
 static void send_page(struct evhttp_request *req, const char *ctype, struct lt_buf *b, const char *request_id)
@@ -29,7 +29,7 @@ static void send_page(struct evhttp_request *req, const char *ctype, struct lt_b
 		lt_pipeline_send_error(req, &err, request_id);
 		return;
 	}
-	lt_pipeline_send(req, 200, ctype, b->data ? b->data : "", b->len, request_id);
+	lt_http_send(req, 200, ctype, b->data ? b->data : "", b->len, request_id);
 }
 
 /* Why the gateway should not get traffic now, or NULL when it should. */

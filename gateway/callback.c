@@ -175,6 +175,45 @@ static void on_stored(struct lt_store_op *op, void *arg)
 	free(p);
 }
 
+/* On a bad signature: the audit line, then the route's bad_signature ack (else the envelope). */
+static void refuse_signature(const struct lt_cbreq *r, const char *key, const struct lt_err *err)
+{
+	audit_bad_signature(r, key, err->msg);
+	if (r->route->ack_bad_signature.status != 0)
+		reply_ack(r, &r->route->ack_bad_signature);
+	else
+		r->fail(r->txn, err);
+}
+
+int lt_callback_verify(const struct lt_cbreq *r, json_t *in)
+{
+	struct lt_err err;
+	char *key = NULL;
+
+	lt_err_clear(&err);
+	if (verify(r, in, &err) == 0)
+		return 0;
+	(void)idem_key(r, in, &key, NULL);
+	refuse_signature(r, key, &err);
+	free(key);
+	return -1;
+}
+
+/* The store and its completions live on the main loop only (gateway/store.h): a request that an
+ * extra worker loop took cannot use them yet. It is refused with 503 (the route's error ack for a
+ * callback, which its sender retries) instead of touching another loop's state. */
+static int no_store(const struct lt_cbreq *r)
+{
+	struct lt_err err;
+
+	if (r->srv->store != NULL)
+		return 0;
+	lt_err_clear(&err);
+	lt_err_set(&err, 503, "store.unavailable", "queue mode is served by the main event loop only; try again");
+	fail(r, &err);
+	return 1;
+}
+
 void lt_callback_accept(const struct lt_cbreq *r, json_t *in, const struct lt_map_vars *vars)
 {
 	const struct lt_map_section *rs = r->route->map ? lt_map_request(r->route->map) : NULL;
@@ -185,14 +224,14 @@ void lt_callback_accept(const struct lt_cbreq *r, json_t *in, const struct lt_ma
 	int rc;
 
 	lt_err_clear(&err);
+	if (no_store(r)) {
+		lt_store_op_free(op);
+		return;
+	}
 	rc = idem_key(r, in, &m->idem_key, &err);
 	if (verify(r, in, &err) < 0) {
-		audit_bad_signature(r, m->idem_key, err.msg);
+		refuse_signature(r, m->idem_key, &err);
 		lt_store_op_free(op);
-		if (r->route->ack_bad_signature.status != 0)
-			reply_ack(r, &r->route->ack_bad_signature);
-		else
-			r->fail(r->txn, &err);
 		return;
 	}
 	if (rc < 0)
@@ -283,6 +322,8 @@ void lt_callback_status(const struct lt_cbreq *r, const char *path, const struct
 	struct lt_err err;
 
 	lt_err_clear(&err);
+	if (no_store(r))
+		return;
 	if (!id_ok(mid)) {
 		lt_err_set(&err, 404, "message.not_found", "no message %.64s", mid);
 		r->fail(r->txn, &err);

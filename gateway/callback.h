@@ -36,6 +36,11 @@ struct lt_cbreq {
  * mapping, whose body is delivered as received): verify, map with vars, store, answer. */
 void lt_callback_accept(const struct lt_cbreq *r, json_t *in, const struct lt_map_vars *vars);
 
+/* A sync-mode route's signature check (routes with `verify:`), on the decoded input in (borrowed):
+ * 0 when valid or not configured; else the audit line is written, the request answered (the
+ * bad_signature ack) and -1 returned: the caller must not touch the transaction again. */
+int lt_callback_verify(const struct lt_cbreq *r, json_t *in);
+
 /* 1 when (method, path) is GET /v1/messages/{id}. */
 int lt_callback_is_status(const char *method, const char *path);
 /* Answers GET /v1/messages/{id}: the message when the caller (id, NULL on a plain listener) is

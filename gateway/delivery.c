@@ -91,7 +91,7 @@ static struct lt_upstream_rt *current_upstream(struct lt_server *srv, const char
 
 	for (size_t i = 0; i < g->cfg->n_upstreams; i++)
 		if (strcmp(g->cfg->upstreams[i].name, name) == 0)
-			return &g->ups[i];
+			return lt_gen_upstream(g, srv->loop, (int)i);
 	return NULL;
 }
 

@@ -866,6 +866,8 @@ static int fmt_compile(struct cc *c, const struct lt_ynode *n, enum lt_fmt *fmt)
 
 static int namespaces_compile(struct cc *c, struct lt_map_section *s, const struct lt_ynode *n)
 {
+	char why[LT_ERR_MSG / 2];
+
 	if (n->type != LT_Y_MAP)
 		return bad(c, n, "namespaces needs a mapping of prefixes to URIs: { t: \"http://tempuri.org/\" }");
 	s->ns = lt_xcalloc(n->n ? n->n : 1, sizeof(*s->ns));
@@ -884,6 +886,9 @@ static int namespaces_compile(struct cc *c, struct lt_map_section *s, const stru
 			bad(c, v, "namespace '%s' needs a URI", k->str);
 			continue;
 		}
+		/* Reported, but the prefix is kept: its uses are not errors of their own. */
+		if (lt_xml_uri_check(uri, why, sizeof(why)) < 0)
+			bad(c, v, "%s", why);
 		for (size_t j = 0; j < s->nns; j++)
 			if (strcmp(s->ns[j].uri, uri) == 0)
 				bad(c, v, "namespace URI '%s' has two prefixes, '%s' and '%s'", uri, s->ns[j].prefix, k->str);

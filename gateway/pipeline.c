@@ -143,8 +143,8 @@ static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 	snprintf(buf + k, n - k, "-00");
 }
 
-void lt_pipeline_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
-		      const char *request_id)
+void lt_http_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
+		  const char *request_id)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *out = evbuffer_new();
@@ -163,7 +163,7 @@ void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, 
 {
 	char *body = lt_err_envelope(e, NULL, request_id);
 
-	lt_pipeline_send(req, e->status ? e->status : 500, "application/json", body, strlen(body), request_id);
+	lt_http_send(req, e->status ? e->status : 500, "application/json", body, strlen(body), request_id);
 	free(body);
 }
 
@@ -212,7 +212,7 @@ static void txn_log(struct lt_txn *t, int status, size_t bytes_out, const char *
 static void txn_reply(struct lt_txn *t, int status, const char *ctype, const char *body, size_t len)
 {
 	lt_server_track_reply(t->srv, t->req);
-	lt_pipeline_send(t->req, status, ctype, body, len, t->request_id);
+	lt_http_send(t->req, status, ctype, body, len, t->request_id);
 	txn_log(t, status, len, NULL);
 	txn_free(t);
 }
@@ -229,7 +229,7 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 
 		lt_log_warn("request %s route %s: %s (answered with the route's error ack)", t->request_id,
 			    t->route->name, e->msg);
-		lt_pipeline_send(t->req, a->status, a->content_type, a->body ? a->body : "", a->body ? strlen(a->body) : 0,
+		lt_http_send(t->req, a->status, a->content_type, a->body ? a->body : "", a->body ? strlen(a->body) : 0,
 			  t->request_id);
 		txn_log(t, a->status, a->body ? strlen(a->body) : 0, e->code);
 		txn_free(t);
@@ -245,7 +245,7 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 		free(msg);
 	}
 	lt_server_track_reply(t->srv, t->req);
-	lt_pipeline_send(t->req, status, "application/json", body, len, t->request_id);
+	lt_http_send(t->req, status, "application/json", body, len, t->request_id);
 	txn_log(t, status, len, e->code[0] ? e->code : "internal");
 	free(body);
 	txn_free(t);
@@ -635,9 +635,18 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 		if (t->route->mode == LT_MODE_QUEUE) {
 			struct lt_cbreq r = txn_cbreq(t);
 
-			lt_callback_accept(&r, doc, &vars);
+			lt_callback_accept(&r, doc, &vars);   /* answers, now or later: t may be gone */
 			json_decref(doc);
 			return;
+		}
+		if (t->route->verify.type != LT_VERIFY_NONE) {
+			/* A sync callback's signature, checked before the upstream hears of it. */
+			struct lt_cbreq r = txn_cbreq(t);
+
+			if (lt_callback_verify(&r, doc) < 0) {
+				json_decref(doc);
+				return;
+			}
 		}
 		rc = lt_map_apply(rs, doc, &vars, &t->doc, &err);
 		json_decref(doc);

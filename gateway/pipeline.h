@@ -11,10 +11,10 @@
 /* The evhttp request callback of a public (non-admin) listener; arg is its struct lt_listener_rt. */
 void lt_pipeline_handle(struct evhttp_request *req, void *arg);
 
-/* Answers req with body (len bytes, borrowed) as ctype, with X-Request-Id and Cache-Control:
- * no-store: every answer the gateway makes, the admin listener's too. */
-void lt_pipeline_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
-		      const char *request_id);
+/* The one way an answer leaves: status, Content-Type, X-Request-Id, Cache-Control: no-store and the
+ * body (borrowed, len bytes). Every path that answers a request ends here, exactly once. */
+void lt_http_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
+		  const char *request_id);
 
 /* Answers req with the JSON error envelope of e (status e->status, 500 if unset) outside any
  * transaction (admin listener, refused connections). Adds X-Request-Id. */

@@ -197,12 +197,12 @@ def bank_for(gw, cert, attempts=1, first_gap=0.05, max_gap=0.5):
 def dialect_routes():
     """vnpay.ipn, momo.ipn, keypay.confirm as conf/lienthong.yaml wires them (test secrets)."""
     common = {"listener": "public", "upstream": "city", "path": "/payments", "mode": "queue"}
+    vnpay_verify = {"type": "hmac", "algorithm": "sha512", "key": VNPAY_SECRET, "signature": "vnp_SecureHash",
+                    "canonical": {"form": "sorted-query", "prefix": "vnp_",
+                                  "exclude": ["vnp_SecureHash", "vnp_SecureHashType"]}}
     return {
         "vnpay.ipn": dict(common, allow=["CN=vnpay-ipn"], match={"method": "GET", "path": "/callbacks/vnpay/ipn"},
-                          verify={"type": "hmac", "algorithm": "sha512", "key": VNPAY_SECRET,
-                                  "signature": "vnp_SecureHash",
-                                  "canonical": {"form": "sorted-query", "prefix": "vnp_",
-                                                "exclude": ["vnp_SecureHash", "vnp_SecureHashType"]}},
+                          verify=vnpay_verify,
                           idempotency_key="vnp_TxnRef", ack=VNPAY_ACKS,
                           mapping=str(REPO / "mappings/vnpay/ipn-to-city.yaml")),
         "momo.ipn": dict(common, allow=["CN=momo-ipn"], match={"method": "POST", "path": "/callbacks/momo/ipn"},
@@ -212,6 +212,10 @@ def dialect_routes():
                                                "values": {"accessKey": MOMO_ACCESS}}},
                          idempotency_key="orderId", ack=MOMO_ACKS,
                          mapping=str(REPO / "mappings/momo/ipn-to-city.yaml")),
+        "vnpay.sync": dict(common, allow=["CN=vnpay-ipn"], match={"method": "GET", "path": "/callbacks/vnpay/sync"},
+                           verify=vnpay_verify, ack=VNPAY_ACKS, path="/verdict", mode="sync",
+                           idempotency_key="vnp_TxnRef",
+                           mapping=str(REPO / "mappings/vnpay/ipn-to-city.yaml")),
         "keypay.confirm": dict(common, allow=["CN=keypay-ipn"], match={"method": "POST", "path": "/callbacks/keypay/confirm"},
                                verify={"type": "hmac", "algorithm": "sha256", "key": KEYPAY_KEY2,
                                        "signature": "check_sum",

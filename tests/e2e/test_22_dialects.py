@@ -108,3 +108,31 @@ def test_city_down_then_back(dialect, dgw, city):  # noqa: F811
     applied = city.wait_applied(1)
     assert applied == {ref: dict(shape, order_ref=ref)}
     assert len(city.deliveries) == 1
+
+
+def test_vnpay_sync_callback_gets_the_city_verdict_in_vnpay_terms(dgw, city):  # noqa: F811
+    """mode: sync: the city's verdict, mapped into VNPAY's RspCode table; a bad signature is
+    refused before the city hears of it; the city unreachable gives the error ack."""
+    path = "/callbacks/vnpay/sync"
+    d, fields = vnpay()
+    bank = bank_for(dgw, "bank")
+
+    def rsp(ref, dialect=d):
+        res = bank.send(dialect, fields(ref), path)
+        return res.attempts[-1]["status"], json.loads(res.attempts[-1]["body"])
+
+    assert rsp("HS-SYNC-1") == (200, {"RspCode": "00", "Message": "Confirm Success"})
+    sent = [x for x in city.deliveries if x["path"] == "/city/verdict"]
+    assert sent[-1]["json"]["order_ref"] == "HS-SYNC-1" and sent[-1]["json"]["amount"] == 120000
+    city.set_verdict({"result": "order_not_found"})
+    assert rsp("HS-SYNC-2") == (200, {"RspCode": "01", "Message": "Order not found"})
+    city.set_verdict({"result": "invalid_amount"})
+    assert rsp("HS-SYNC-3") == (200, {"RspCode": "04", "Message": "Invalid amount"})
+    n = len(city.deliveries)
+    forged_d, _ = vnpay("not-the-key")
+    assert rsp("HS-SYNC-BAD", forged_d) == (200, {"RspCode": "97", "Message": "Invalid signature"})
+    assert len(city.deliveries) == n, "a forged sync callback reached the city"
+    assert [a["key"] for a in audit_lines(dgw, "callback.bad_signature") if a["route"] == "vnpay.sync"] == \
+        ["HS-SYNC-BAD"]
+    city.down()
+    assert rsp("HS-SYNC-4") == (200, {"RspCode": "99", "Message": "Unknown error"})

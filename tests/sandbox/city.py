@@ -18,6 +18,7 @@ Standalone (demo):
 
 Endpoints (the gateway's upstream url is https://HOST:PORT/city):
     POST /city/sync         -> 200 {"status": "ok"} (a sync call; nothing applied)
+    POST /city/verdict      -> 200 the verdict set_verdict() chose (a sync callback), {"result": "ok"}
     POST /city/<anything>   -> 200 {"status": "applied" | "duplicate", "key": ...};
                                400 without an Idempotency-Key.
 
@@ -110,9 +111,16 @@ class CitySandbox(DvcqgSandbox):
 
     # ---- internals -----------------------------------------------------------------------
 
+    def set_verdict(self, doc):
+        """What POST /city/verdict answers (a sync callback's verdict: {"result": "ok" |
+        "order_not_found" | "invalid_amount" | ...})."""
+        with self._lock:
+            self._verdict = dict(doc)
+
     def _reset_locked(self):
         super()._reset_locked()
         self._applied = {}
+        self._verdict = {"result": "ok"}
 
     def _serve(self, h):
         body = h.read_body()
@@ -134,6 +142,9 @@ class CitySandbox(DvcqgSandbox):
             status, answer = 400, {"status": "refused", "message": "POST /city/... only"}
         elif path == CITY_BASE + "/sync":
             status, answer = 200, {"status": "ok"}      # a sync call: answered, nothing applied
+        elif path == CITY_BASE + "/verdict":
+            with self._lock:
+                status, answer = 200, dict(self._verdict)   # a sync callback: the city's verdict
         elif not key:
             status, answer = 400, {"status": "refused", "message": "Idempotency-Key header missing"}
         else:
@@ -144,7 +155,7 @@ class CitySandbox(DvcqgSandbox):
             status, answer = 200, {"status": "applied" if first else "duplicate", "key": key}
         with self._lock:
             rec["status"] = status
-        self._print(f"{rec['peer_cn']} {h.command} {path} key={key} -> {status} {answer['status']}")
+        self._print(f"{rec['peer_cn']} {h.command} {path} key={key} -> {status} {answer.get('status', answer)}")
         h.send_json(status, answer)
 
 
