@@ -7,7 +7,7 @@
 #   make bench     lienthong beside nginx, njs and node (bench/; BENCH_QUICK=1 for a 1-minute try)
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl libcurl openssl yaml-0.1 jansson libxml-2.0 sqlite3
+PKGS    := libevent libevent_openssl libevent_pthreads libcurl openssl yaml-0.1 jansson libxml-2.0 sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -94,7 +94,9 @@ test: deps
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN := 65536
-FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# clang does not read the /* fall through */ comments gcc honours; the gcc builds check fall-through.
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -Wno-implicit-fallthrough
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_LIB     := $(LIB_SRCS:%.c=build/fuzz/%.o)

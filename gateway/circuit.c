@@ -21,7 +21,7 @@ int lt_circuit_allow(struct lt_circuit *c, uint64_t now)
 			return 0;
 		c->state = LT_CIRCUIT_HALF_OPEN;
 		c->probing = 0;
-		/* fall through */
+		__attribute__((fallthrough));   /* clang, which builds the fuzz targets, wants the attribute */
 	case LT_CIRCUIT_HALF_OPEN:
 	default:
 		if (c->probing)

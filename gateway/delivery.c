@@ -5,6 +5,7 @@
 
 #include "gateway/delivery.h"
 #include "gateway/log.h"
+#include "gateway/metrics.h"
 #include "gateway/server.h"
 #include "gateway/store.h"
 #include "adapters/auth.h"
@@ -283,16 +284,19 @@ static void on_call_done(struct lt_upcall *call, void *arg)
 		return;
 	}
 	if (call->fail == LT_UP_OK && call->status >= 200 && call->status <= 299) {
+		lt_metrics_upstream(uc->name, call->elapsed_ms / 1000.0, NULL);
 		lt_log_info("message %s delivered to upstream '%s' (attempt %d, HTTP %ld)", j->msg.id, uc->name,
 			    j->msg.attempts, call->status);
 		job_end(j, "delivered", NULL, 0);
 		return;
 	}
-	if (call->fail == LT_UP_OK)
+	if (call->fail == LT_UP_OK) {
 		snprintf(why, sizeof(why), "upstream '%s' answered HTTP %ld", uc->name, call->status);
-	else {
+		lt_metrics_upstream(uc->name, call->elapsed_ms / 1000.0, "status");
+	} else {
 		lt_upcall_error(call, uc->name, &err);
 		snprintf(why, sizeof(why), "%s", err.msg);
+		lt_metrics_upstream(uc->name, call->elapsed_ms / 1000.0, err.code + strlen("upstream."));
 	}
 	if (lt_delivery_retryable(uc, call->fail, call->status) && j->msg.attempts < uc->retry_attempts) {
 		uint64_t wait = lt_delivery_backoff(uc, j->msg.attempts, random32());
@@ -398,12 +402,33 @@ void lt_delivery_kick(struct lt_delivery *d, const char *upstream)
 	u->claiming = 1;
 }
 
+/* ---- what /metrics, /status and /readyz ask (gateway/metrics.h hooks) ---------------------- */
+
+static int queue_hook(void *arg, struct lt_queue_depth *out)
+{
+	uint64_t c[LT_ST_N];
+
+	lt_store_counts(arg, c);
+	out->queued = c[LT_ST_QUEUED];
+	out->delivering = c[LT_ST_DELIVERING];
+	out->delivered = c[LT_ST_DELIVERED];
+	out->dead = c[LT_ST_DEAD];
+	return 0;
+}
+
+static int store_ok_hook(void *arg)
+{
+	return lt_store_ok(arg);
+}
+
 struct lt_delivery *lt_delivery_new(struct lt_server *srv, struct lt_store *store)
 {
 	struct lt_delivery *d = lt_xcalloc(1, sizeof(*d));
 
 	d->srv = srv;
 	d->store = store;
+	lt_metrics_hook_queue(queue_hook, store);
+	lt_metrics_hook_store_ok(store_ok_hook, store);
 	for (size_t i = 0; i < srv->gen->cfg->n_upstreams; i++)
 		lt_delivery_kick(d, srv->gen->cfg->upstreams[i].name);
 	return d;
@@ -413,6 +438,8 @@ void lt_delivery_free(struct lt_delivery *d)
 {
 	if (d == NULL)
 		return;
+	lt_metrics_hook_queue(NULL, NULL);
+	lt_metrics_hook_store_ok(NULL, NULL);
 	for (size_t i = 0; i < d->n_ups; i++) {
 		event_free(d->ups[i]->timer);
 		free(d->ups[i]->name);

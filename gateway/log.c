@@ -10,7 +10,7 @@
 #include "gateway/mask.h"
 #include "gateway/util.h"
 
-enum lt_log_level lt_log_level_ = LT_LOG_INFO;
+_Atomic enum lt_log_level lt_log_level_ = LT_LOG_INFO;
 static enum lt_log_format log_format = LT_LOG_JSON;
 
 #define LOG_LINE_MAX 8192

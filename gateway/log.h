@@ -10,7 +10,7 @@
 
 void lt_log_init(enum lt_log_level level, enum lt_log_format format);
 void lt_log_set_level(enum lt_log_level level);
-extern enum lt_log_level lt_log_level_;
+extern _Atomic enum lt_log_level lt_log_level_;   /* atomic: a reload changes it under running loops */
 
 #define lt_log_enabled(lvl) ((lvl) <= lt_log_level_)
 #define lt_log(lvl, ...) do { if (lt_log_enabled(lvl)) lt_log_write((lvl), __VA_ARGS__); } while (0)

@@ -476,8 +476,12 @@ static int template_compile(struct cc *c, const struct lt_ynode *n, struct field
 			continue;
 		}
 		if (end || s[i] == '{') {
-			if (f->ntpl + 2 > cap)
-				f->tpl = lt_xrealloc(f->tpl, (cap *= 2) * sizeof(*f->tpl));
+			if (f->ntpl + 2 > cap) {
+				/* Zeroed: a literal part is told from a path part by path == NULL. */
+				f->tpl = lt_xrealloc(f->tpl, (cap * 2) * sizeof(*f->tpl));
+				memset(f->tpl + cap, 0, cap * sizeof(*f->tpl));
+				cap *= 2;
+			}
 			if (lit.len > 0) {
 				f->tpl[f->ntpl].len = lit.len;
 				f->tpl[f->ntpl++].lit = lt_buf_take(&lit, NULL);
@@ -1474,8 +1478,18 @@ static int apply_render(struct run *r, const struct scope *sc, const struct fiel
 	int rc;
 
 	rc = apply_fields(r, sc, f->render->fields, f->render->nfields, doc);
-	if (rc == 0 && (rc = lt_map_encode(f->render, doc, &text, &len, r->e)) < 0)
+	if (rc < 0) {
+		/* The failing field is named inside the rendered document: put the field holding it first. */
+		char inner[sizeof(r->e->field)];
+		size_t n;
+
+		snprintf(inner, sizeof(inner), "%s", r->e->field);
 		field_failed(r, sc, f);
+		n = strlen(r->e->field);
+		snprintf(r->e->field + n, sizeof(r->e->field) - n, ".%s", inner);
+	} else if ((rc = lt_map_encode(f->render, doc, &text, &len, r->e)) < 0) {
+		field_failed(r, sc, f);
+	}
 	json_decref(doc);
 	if (rc < 0)
 		return -1;

@@ -421,8 +421,8 @@ static int is_space(uint32_t c)
 
 static int trim_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
 {
-	const char *s;
-	size_t len, i = 0, start = 0, end = 0, k;
+	const char *s = NULL;
+	size_t len = 0, i = 0, start = 0, end = 0, k;
 	uint32_t c;
 	int seen = 0, rc;
 
@@ -531,9 +531,9 @@ static size_t utf8_put(char *p, uint32_t c)
 
 static int case_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr, int upper)
 {
-	const char *s;
+	const char *s = NULL;
 	char *out;
-	size_t len, i = 0, o = 0, k;
+	size_t len = 0, i = 0, o = 0, k;
 	uint32_t c;
 	int rc;
 
@@ -1097,8 +1097,8 @@ static int phone_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
  * coding and for VNPAY's hashed order info. */
 static int unaccent_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
 {
-	const char *s;
-	size_t len;
+	const char *s = NULL;
+	size_t len = 0;
 	char *out;
 	int rc;
 

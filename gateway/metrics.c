@@ -43,6 +43,8 @@ static size_t n_all;
 static struct tlsfail *tls_fails;
 static size_t n_tls_fails;
 static uint64_t started_s;
+static uint64_t loop_requests[LT_MAX_LOOPS];
+static int n_loops_seen;
 
 static int (*queue_fn)(void *, struct lt_queue_depth *);
 static void *queue_arg;
@@ -140,6 +142,17 @@ void lt_metrics_upstream(const char *upstream, double seconds, const char *kind)
 		if (kind != NULL)
 			count_key(s, kind, 0);
 	}
+	pthread_mutex_unlock(&mu);
+}
+
+void lt_metrics_loop_request(int loop)
+{
+	if (loop < 0 || loop >= LT_MAX_LOOPS)
+		return;
+	pthread_mutex_lock(&mu);
+	loop_requests[loop]++;
+	if (loop + 1 > n_loops_seen)
+		n_loops_seen = loop + 1;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -332,6 +345,11 @@ void lt_metrics_render(struct lt_buf *out)
 			lt_metrics_label(out, all[i]->codes[k].key);
 			lt_buf_printf(out, "\"} %llu\n", (unsigned long long)all[i]->codes[k].n);
 		}
+	lt_buf_puts(out, "# HELP lienthong_loop_requests_total Requests answered, by event loop (worker).\n"
+			 "# TYPE lienthong_loop_requests_total counter\n");
+	for (int i = 0; i < n_loops_seen; i++)
+		lt_buf_printf(out, "lienthong_loop_requests_total{loop=\"%d\"} %llu\n", i,
+			      (unsigned long long)loop_requests[i]);
 	lt_buf_puts(out, "# HELP lienthong_tls_handshake_failures_total Failed TLS handshakes, by listener and "
 			 "alert.\n# TYPE lienthong_tls_handshake_failures_total counter\n");
 	for (size_t i = 0; i < n_tls_fails; i++) {

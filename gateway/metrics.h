@@ -23,6 +23,10 @@ void lt_metrics_request(const char *route, int status, double seconds);
 /* kind NULL = an answer arrived; else connect | timeout | tls | protocol | status | bad_response ... */
 void lt_metrics_upstream(const char *upstream, double seconds, const char *kind);
 void lt_metrics_tls_failure(const char *listener, const char *reason);
+/* One request answered by event loop `loop` (lienthong_loop_requests_total{loop}): shows that
+ * every worker takes its share of the traffic. */
+#define LT_MAX_LOOPS 256
+void lt_metrics_loop_request(int loop);
 
 /* The last LT_WINDOW_SECONDS of one route or upstream. */
 struct lt_window {

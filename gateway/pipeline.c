@@ -205,11 +205,13 @@ static void txn_log(struct lt_txn *t, int status, size_t bytes_out, const char *
 	};
 	lt_log_access(&a);
 	lt_metrics_request(a.route, status, a.latency_ms / 1000.0);
+	lt_metrics_loop_request(t->srv->loop);
 }
 
 /* The transaction's one answer; frees it. */
 static void txn_reply(struct lt_txn *t, int status, const char *ctype, const char *body, size_t len)
 {
+	lt_server_track_reply(t->srv, t->req);
 	send_body(t->req, status, ctype, body, len, t->request_id);
 	txn_log(t, status, len, NULL);
 	txn_free(t);
@@ -242,6 +244,7 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 		lt_log_warn("request %s route %s: %s", t->request_id, t->route ? t->route->name : "-", msg);
 		free(msg);
 	}
+	lt_server_track_reply(t->srv, t->req);
 	send_body(t->req, status, "application/json", body, len, t->request_id);
 	txn_log(t, status, len, e->code[0] ? e->code : "internal");
 	free(body);
@@ -607,7 +610,7 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 		}
 	}
 	if (t->route->upstream_index >= 0)
-		t->up = &gen->ups[t->route->upstream_index];
+		t->up = lt_gen_upstream(gen, srv->loop, t->route->upstream_index);
 	if (t->route->mode == LT_MODE_QUEUE && rs == NULL) {
 		struct lt_cbreq r = txn_cbreq(t);
 

@@ -5,6 +5,7 @@
 #include "gateway/log.h"
 #include "gateway/server.h"
 #include "gateway/util.h"
+#include "gateway/workers.h"
 
 #define REASON_MAX 900      /* the first problems, enough for a person; the rest are in the log */
 
@@ -39,12 +40,45 @@ static void refuse_audit(const char *source, const struct lt_err *e)
 	lt_log_error("reload (%s) refused, the running configuration keeps serving: %s", source, e->msg);
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Everything that decides which token a login gives and where it is valid. */
+static int same_auth(const struct lt_upstream_cfg *a, const struct lt_upstream_cfg *b)
+{
+	const struct lt_auth_cfg *x = &a->auth, *y = &b->auth;
+
+	return same_str(a->url, b->url) && x->type == y->type && same_str(x->login_path, y->login_path) &&
+	       (x->login_body == y->login_body || (x->login_body != NULL && y->login_body != NULL &&
+						  json_equal(x->login_body, y->login_body))) &&
+	       same_str(x->token_field, y->token_field) && same_str(x->token_url, y->token_url) &&
+	       same_str(x->client_id, y->client_id) && same_str(x->client_secret, y->client_secret) &&
+	       same_str(x->scope, y->scope);
+}
+
+void lt_reload_adopt_sessions(struct lt_gen *to, struct lt_gen *from, int loop)
+{
+	for (size_t i = 0; i < to->cfg->n_upstreams; i++) {
+		const struct lt_upstream_cfg *u = &to->cfg->upstreams[i];
+
+		if (u->auth.type != LT_AUTH_LOGIN && u->auth.type != LT_AUTH_OAUTH2)
+			continue;
+		for (size_t k = 0; k < from->cfg->n_upstreams; k++)
+			if (strcmp(from->cfg->upstreams[k].name, u->name) == 0 && same_auth(&from->cfg->upstreams[k], u))
+				lt_session_adopt(&lt_gen_upstream(to, loop, (int)i)->session,
+						 &lt_gen_upstream(from, loop, (int)k)->session);
+	}
+}
+
 int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e)
 {
 	struct lt_diags d = { 0 };
 	struct lt_config *cfg = NULL;
 	struct lt_gen *g, *old = srv->gen;
 	char audit[256];
+	const char *queue_route = "";
 
 	lt_log_info("reload (%s): loading %s", source, srv->config_path);
 	if (lt_config_load(srv->config_path, &cfg, &d) < 0) {
@@ -70,7 +104,12 @@ int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e)
 	for (size_t i = 0; i < d.n; i++)
 		lt_log_warn("reload: %s", d.v[i].text);
 	lt_diags_free(&d);
-	if (same_listeners(old->cfg, cfg, e) < 0) {
+	int one_loop = lt_server_loops() > 1 && lt_workers_single_loop_routes(cfg, &queue_route) > 0;
+
+	if (one_loop)
+		lt_err_set(e, 422, "reload.refused", "route '%s' is in queue mode, which runs on one event loop, and "
+			   "the gateway runs %zu: restart it to add queue-mode routes", queue_route, lt_server_loops());
+	if (one_loop || same_listeners(old->cfg, cfg, e) < 0) {
 		lt_config_free(cfg);
 		refuse_audit(source, e);
 		return -1;
@@ -82,7 +121,9 @@ int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e)
 		return -1;
 	}
 	g->number = old->number + 1;
+	lt_reload_adopt_sessions(g, old, 0);
 	srv->gen = g;
+	lt_workers_post(srv, g, 0);
 	for (size_t i = 0; i < srv->n_listeners; i++)
 		lt_listener_limits(&srv->listeners[i], &cfg->gateway.limits);
 	lt_log_set_level(cfg->gateway.log_level);

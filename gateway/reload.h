@@ -14,6 +14,12 @@
 
 struct lt_server;
 
+struct lt_gen;
+
+/* On loop `loop`'s own thread, as it swaps from `from` to `to`: the login sessions of upstreams
+ * whose URL and authentication did not change are carried over (no new login after a reload). */
+void lt_reload_adopt_sessions(struct lt_gen *to, struct lt_gen *from, int loop);
+
 /* source says who asked ("SIGHUP", "admin"), for the log and the audit line. 0, or -1 with e
  * (code reload.refused, status 422, the first problems in the message). Blocking: reads files. */
 int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e);

@@ -1,25 +1,36 @@
 /* server.c: start-up, listeners, signals and graceful stop. */
 #include <errno.h>
 #include <signal.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
 #include <openssl/err.h>
+#include <unistd.h>
 
 #include "gateway/server.h"
 #include "gateway/admin.h"
 #include "gateway/delivery.h"
 #include "gateway/log.h"
+#include "gateway/metrics.h"
 #include "gateway/pipeline.h"
 #include "gateway/reload.h"
+#include "gateway/workers.h"
 #include "gateway/store.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
 /* How long SIGTERM waits for requests in flight before exiting anyway. */
 #define DRAIN_BOUND_MS 30000
+/* How long a drain waits for answers to be written out once no request is left. evhttp calls no
+ * callback when the client has gone before its answer was written, so this is bounded too. */
+#define FLUSH_GRACE_MS 3000
 
 struct lt_gen *lt_gen_ref(struct lt_gen *g)
 {
@@ -27,10 +38,23 @@ struct lt_gen *lt_gen_ref(struct lt_gen *g)
 	return g;
 }
 
+/* Event loops of the process, decided at start-up from gateway.workers. */
+static size_t n_loops = 1;
+
+size_t lt_server_loops(void)
+{
+	return n_loops;
+}
+
+struct lt_upstream_rt *lt_gen_upstream(struct lt_gen *g, int loop, int idx)
+{
+	return &g->ups[(size_t)loop * g->cfg->n_upstreams + (size_t)idx];
+}
+
 static void gen_free(struct lt_gen *g)
 {
 	if (g->ups != NULL) {
-		for (size_t i = 0; i < g->cfg->n_upstreams; i++) {
+		for (size_t i = 0; i < g->cfg->n_upstreams * g->n_loops; i++) {
 			curl_slist_free_all(g->ups[i].headers);
 			lt_session_free(&g->ups[i].session);
 		}
@@ -71,10 +95,11 @@ struct lt_gen *lt_gen_build(struct lt_config *cfg, struct lt_err *e)
 		if (g->ssl[i] == NULL)
 			goto fail;
 	}
-	g->ups = lt_xcalloc(cfg->n_upstreams ? cfg->n_upstreams : 1, sizeof(*g->ups));
-	for (size_t i = 0; i < cfg->n_upstreams; i++) {
+	g->n_loops = n_loops;
+	g->ups = lt_xcalloc(cfg->n_upstreams ? cfg->n_upstreams * n_loops : 1, sizeof(*g->ups));
+	for (size_t i = 0; i < cfg->n_upstreams * n_loops; i++) {
 		struct lt_upstream_rt *u = &g->ups[i];
-		const struct lt_upstream_cfg *uc = &cfg->upstreams[i];
+		const struct lt_upstream_cfg *uc = &cfg->upstreams[i % cfg->n_upstreams];
 		char *line;
 
 		u->cfg = uc;
@@ -122,12 +147,44 @@ void lt_listener_limits(struct lt_listener_rt *l, const struct lt_limits *lim)
 	struct timeval tv = { lim->header_timeout_ms / 1000, (lim->header_timeout_ms % 1000) * 1000 };
 	size_t hard_cap;
 
+	if (l->http == NULL)        /* a worker does not serve the admin listener */
+		return;
 	evhttp_set_max_headers_size(l->http, (ev_ssize_t)lim->max_headers);
 	/* The pipeline answers bodies over max_body with the JSON 413 envelope; evhttp's own limit is a
 	 * hard stop (a plain 413, body never buffered) for bodies far over it. */
 	hard_cap = lim->max_body > (SIZE_MAX - 65536) / 2 ? lim->max_body : lim->max_body * 2 + 65536;
 	evhttp_set_max_body_size(l->http, (ev_ssize_t)hard_cap);
 	evhttp_set_timeout_tv(l->http, &tv);
+}
+
+/* Every loop binds its own socket to the same address with SO_REUSEPORT: the kernel spreads new
+ * connections over the loops (no thundering herd, no accept lock), and each loop accepts, reads,
+ * maps and answers its connections alone. */
+static struct evhttp_bound_socket *bind_shared(struct lt_server *srv, struct lt_listener_rt *l,
+					       const struct lt_listener_cfg *lc)
+{
+	struct evutil_addrinfo hints, *ai = NULL;
+	struct evconnlistener *lev;
+	struct evhttp_bound_socket *bound;
+	char port[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(port, sizeof(port), "%d", lc->port);
+	if (evutil_getaddrinfo(lc->host, port, &hints, &ai) != 0 || ai == NULL)
+		return NULL;
+	lev = evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, ai->ai_addr,
+				      (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (lev == NULL)
+		return NULL;
+	bound = evhttp_bind_listener(l->http, lev);
+	if (bound == NULL)
+		evconnlistener_free(lev);
+	return bound;
 }
 
 static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const struct lt_listener_cfg *lc,
@@ -150,11 +207,39 @@ static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const 
 	if (lc->tls)
 		evhttp_set_bevcb(l->http, tls_bevcb, l);
 	evhttp_set_gencb(l->http, lc->admin ? lt_admin_handle : lt_pipeline_handle, l);
-	l->bound = evhttp_bind_socket_with_handle(l->http, lc->host, (ev_uint16_t)lc->port);
+	if (n_loops > 1 && !lc->admin)
+		l->bound = bind_shared(srv, l, lc);
+	else
+		l->bound = evhttp_bind_socket_with_handle(l->http, lc->host, (ev_uint16_t)lc->port);
 	if (l->bound == NULL)
 		return lt_err_set(e, 0, "listen", "listener '%s': cannot listen on %s: %s", lc->name, lc->listen,
 				  strerror(errno));
-	lt_log_info("listening on %s (%s%s)", lc->listen, lc->name, lc->tls ? ", TLS" : "");
+	/* Accepted sockets inherit it. Without it a TLS answer (headers and body in two records) waits
+	 * for the client's delayed ACK: 40 ms per request (bench/NOTES.md §1). nginx does the same. */
+	{
+		int one = 1;
+
+		if (setsockopt(evhttp_bound_socket_get_fd(l->bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			lt_log_warn("listener '%s': cannot set TCP_NODELAY: %s", lc->name, strerror(errno));
+	}
+	if (srv->loop == 0)
+		lt_log_info("listening on %s (%s%s%s)", lc->listen, lc->name, lc->tls ? ", TLS" : "",
+			    n_loops > 1 && !lc->admin ? ", every loop" : "");
+	return 0;
+}
+
+int lt_server_listen(struct lt_server *srv, const struct lt_config *cfg, int admin, struct lt_err *e)
+{
+	srv->n_listeners = cfg->n_listeners;
+	srv->listeners = lt_xcalloc(srv->n_listeners ? srv->n_listeners : 1, sizeof(*srv->listeners));
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		srv->listeners[i].index = (int)i;
+		srv->listeners[i].srv = srv;
+		if (!admin && cfg->listeners[i].admin)
+			continue;
+		if (listener_open(srv, &srv->listeners[i], &cfg->listeners[i], &cfg->gateway.limits, e) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -171,21 +256,56 @@ static void stop_accepting(struct lt_server *srv)
 	}
 }
 
+static void on_reply_flushed(struct evhttp_request *req, void *arg)
+{
+	struct lt_server *srv = arg;
+
+	(void)req;
+	if (srv->unflushed > 0)
+		srv->unflushed--;
+}
+
+void lt_server_track_reply(struct lt_server *srv, struct evhttp_request *req)
+{
+	srv->unflushed++;
+	evhttp_request_set_on_complete_cb(req, on_reply_flushed, srv);
+}
+
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct lt_server *srv = arg;
 	struct timeval tv = { 0, 50000 };
+	uint64_t now = lt_mono_ms();
+	int busy = srv->inflight > 0 || lt_upclient_active(srv->up) > 0;
 
 	(void)fd;
 	(void)what;
-	if ((srv->inflight == 0 && lt_upclient_active(srv->up) == 0) ||
-	    lt_mono_ms() - srv->drain_started_ms > DRAIN_BOUND_MS) {
+	if (!busy && srv->unflushed > 0) {
+		if (srv->flush_wait_ms == 0)
+			srv->flush_wait_ms = now;
+		busy = now - srv->flush_wait_ms < FLUSH_GRACE_MS;
+	}
+	if (!busy || now - srv->drain_started_ms > DRAIN_BOUND_MS) {
 		if (srv->inflight > 0)
 			lt_log_warn("stopping with %zu requests still in flight", srv->inflight);
 		event_base_loopexit(srv->base, NULL);
 		return;
 	}
 	evtimer_add(srv->drain_timer, &tv);
+}
+
+void lt_server_drain(struct lt_server *srv)
+{
+	if (srv->draining)
+		return;
+	srv->draining = 1;
+	srv->drain_started_ms = lt_mono_ms();
+	stop_accepting(srv);
+	if (srv->drain_timer == NULL && (srv->drain_timer = evtimer_new(srv->base, on_drain_tick, srv)) == NULL) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	on_drain_tick(-1, 0, srv);
 }
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -195,14 +315,26 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (srv->draining) {
 		lt_log_warn("second stop signal: exiting now");
+		srv->forced = 1;
 		event_base_loopexit(srv->base, NULL);
 		return;
 	}
-	lt_log_info("signal %d: no new requests; finishing %zu in flight", (int)sig, srv->inflight);
-	srv->draining = 1;
-	srv->drain_started_ms = lt_mono_ms();
-	stop_accepting(srv);
-	on_drain_tick(-1, 0, srv);
+	lt_log_info("signal %d: no new requests; finishing %zu in flight", (int)sig, lt_workers_inflight(srv));
+	lt_workers_post(srv, NULL, 1);
+	lt_server_drain(srv);
+}
+
+/* lienthong_circuit_open and the status page: the main loop's breaker (each loop keeps its own;
+ * the delivery worker's calls, the likeliest to trip one, run on the main loop). */
+static int circuit_open(void *arg, const char *upstream)
+{
+	struct lt_server *srv = arg;
+	const struct lt_config *cfg = srv->gen->cfg;
+
+	for (size_t i = 0; i < cfg->n_upstreams; i++)
+		if (strcmp(cfg->upstreams[i].name, upstream) == 0)
+			return lt_gen_upstream(srv->gen, 0, (int)i)->circuit.state == LT_CIRCUIT_OPEN;
+	return 0;
 }
 
 static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
@@ -234,6 +366,29 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	lt_diags_print(&d, stderr);
 	lt_diags_free(&d);
 	lt_log_init(cfg->gateway.log_level, cfg->gateway.log_format);
+	if (cfg->gateway.workers > 0) {
+		n_loops = (size_t)cfg->gateway.workers;
+	} else {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n_loops = cores > 0 ? (size_t)cores : 1;
+	}
+	if (n_loops > 1) {
+		const char *route = NULL;
+		size_t n = lt_workers_single_loop_routes(cfg, &route);
+
+		if (n > 0) {
+			lt_log_warn("gateway.workers: running one event loop, not %zu: %zu queue-mode route(s) ('%s', ...) "
+				    "are served by the main loop only, where the store answers", n_loops, n, route);
+			n_loops = 1;
+		}
+	}
+	/* Loops are told about reloads and stops from the main loop: libevent must lock. */
+	if (n_loops > 1 && evthread_use_pthreads() < 0) {
+		lt_config_free(cfg);
+		fprintf(stderr, "lienthong: cannot enable libevent threads\n");
+		return -1;
+	}
 	if (lt_tls_init() < 0) {
 		lt_config_free(cfg);
 		fprintf(stderr, "lienthong: cannot initialise TLS\n");
@@ -256,13 +411,8 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	if (srv->store == NULL)
 		goto fail;
 	srv->delivery = lt_delivery_new(srv, srv->store);
-	srv->n_listeners = cfg->n_listeners;
-	srv->listeners = lt_xcalloc(srv->n_listeners ? srv->n_listeners : 1, sizeof(*srv->listeners));
-	for (size_t i = 0; i < cfg->n_listeners; i++) {
-		srv->listeners[i].index = (int)i;
-		if (listener_open(srv, &srv->listeners[i], &cfg->listeners[i], &cfg->gateway.limits, &err) < 0)
-			goto fail;
-	}
+	if (lt_server_listen(srv, cfg, 1, &err) < 0)
+		goto fail;
 	signal(SIGPIPE, SIG_IGN);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_stop_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_stop_signal, srv);
@@ -274,8 +424,11 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 		lt_err_set(&err, 0, "signals", "cannot install signal handlers");
 		goto fail;
 	}
-	lt_log_info("lienthong %s started with %s: %zu routes, %zu upstreams", LT_VERSION, config_path,
-		    cfg->n_routes, cfg->n_upstreams);
+	if (lt_workers_start(srv, &err) < 0)
+		goto fail;
+	lt_metrics_hook_circuit(circuit_open, srv);
+	lt_log_info("lienthong %s started with %s: %zu routes, %zu upstreams, %zu event loops", LT_VERSION,
+		    config_path, cfg->n_routes, cfg->n_upstreams, n_loops);
 	return 0;
 fail:
 	fprintf(stderr, "lienthong: %s\n", err.msg);
@@ -300,8 +453,13 @@ void lt_server_on_stop(void (*fn)(void *arg), void *arg)
 
 int lt_server_run(struct lt_server *srv)
 {
+	int rc;
+
 	srv->ready = 1;
-	if (event_base_dispatch(srv->base) < 0)
+	rc = event_base_dispatch(srv->base);
+	/* The workers drain on their own loops (or leave at once after a second signal). */
+	lt_workers_stop(srv);
+	if (rc < 0)
 		return 1;
 	/* Requests in flight are answered (or the bound passed): now the store may flush and close. */
 	for (size_t i = 0; i < n_stop_hooks; i++)
@@ -312,13 +470,14 @@ int lt_server_run(struct lt_server *srv)
 
 void lt_server_free(struct lt_server *srv)
 {
+	lt_workers_stop(srv);
 	for (size_t i = 0; i < srv->n_listeners; i++)
 		if (srv->listeners[i].http != NULL)
 			evhttp_free(srv->listeners[i].http);
 	free(srv->listeners);
+	lt_delivery_free(srv->delivery);
 	/* The writer finishes what was submitted (state updates of the last deliveries) first. */
 	lt_store_close(srv->store);
-	lt_delivery_free(srv->delivery);
 	lt_upclient_free(srv->up);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);

@@ -7,6 +7,7 @@
 #ifndef LT_SERVER_H
 #define LT_SERVER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <event2/event.h>
@@ -33,11 +34,13 @@ struct lt_upstream_rt {
 };
 
 struct lt_gen {
-	int refs;
+	_Atomic int refs;                   /* atomic: the loops of several workers share a generation */
 	struct lt_config *cfg;              /* owned */
 	struct lt_router router;
 	SSL_CTX **ssl;                      /* per listener, NULL for plain HTTP */
-	struct lt_upstream_rt *ups;         /* per upstream */
+	struct lt_upstream_rt *ups;         /* per loop and upstream: lt_gen_upstream() (login sessions and
+					     * their waiters belong to one loop) */
+	size_t n_loops;
 	uint64_t loaded_ms;
 	unsigned long number;               /* 1 at start-up, +1 per accepted reload */
 	struct lt_cert_info *certs;         /* expiry of every certificate the config names */
@@ -60,13 +63,27 @@ struct lt_server {
 	struct lt_listener_rt *listeners;
 	size_t n_listeners;
 	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
-	size_t inflight;                    /* requests received and not yet answered */
+	_Atomic size_t inflight;            /* requests received and not yet answered on this loop */
+	size_t unflushed;                   /* answers sent to evhttp and not yet written out */
+	uint64_t flush_wait_ms;             /* draining: when only unflushed answers were left */
 	int draining;
 	int ready;                          /* set when the loop starts: /readyz says "starting" before */
 	uint64_t drain_started_ms;           /* when SIGTERM arrived */
 	char *config_path;
 	struct lt_store *store;              /* queue mode's durable messages (gateway/store.h) */
 	struct lt_delivery *delivery;        /* their delivery worker (gateway/delivery.h) */
+	/* Workers (gateway/workers.c): the main server is loop 0 and also owns the admin listener and
+	 * the signals; each worker is a struct lt_server of its own with its loop, listeners (bound with
+	 * SO_REUSEPORT), upstream client and generation reference, run by its own thread. */
+	int loop;                           /* 0 = the main loop */
+	struct lt_server **workers;         /* main only: loops 1..n_workers */
+	size_t n_workers;
+	pthread_t thread;
+	pthread_mutex_t cmd_mu;             /* guards pending and drain_req, set by the main loop */
+	struct event *cmd;                  /* activated by the main loop: look at pending/drain_req */
+	struct lt_gen *pending;             /* a new generation to swap in (one reference) */
+	int drain_req;
+	int forced;                         /* second stop signal: exit without waiting */
 };
 
 /* Loads the config and starts listening. 0 / -1 (problems printed to stderr). */
@@ -84,6 +101,19 @@ void lt_listener_limits(struct lt_listener_rt *l, const struct lt_limits *lim);
  * flushes there). At most LT_STOP_HOOKS; registered before lt_server_run. */
 #define LT_STOP_HOOKS 8
 void lt_server_on_stop(void (*fn)(void *arg), void *arg);
+
+/* The runtime state of upstream idx for the given loop (borrowed from g). */
+struct lt_upstream_rt *lt_gen_upstream(struct lt_gen *g, int loop, int idx);
+/* How many event loops the process runs (1 + workers); fixed at start-up. */
+size_t lt_server_loops(void);
+/* Opens srv's listeners (the admin one only when admin is 1) on srv->base. 0 / -1 with e. */
+int lt_server_listen(struct lt_server *srv, const struct lt_config *cfg, int admin, struct lt_err *e);
+/* Counts req's answer as unflushed until evhttp has written it: a drain must not close the
+ * connection under an answer still in its output buffer. Call just before sending the reply. */
+void lt_server_track_reply(struct lt_server *srv, struct evhttp_request *req);
+/* Stops accepting on srv's public listeners and waits (on srv's loop) for its requests in flight,
+ * then ends srv's loop. For the main loop and for each worker's. */
+void lt_server_drain(struct lt_server *srv);
 
 /* Generation references: every request takes one for its life. */
 struct lt_gen *lt_gen_ref(struct lt_gen *g);

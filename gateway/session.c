@@ -27,6 +27,14 @@ void lt_session_free(struct lt_session *s)
 	lt_upcall_release(&s->call);
 }
 
+void lt_session_adopt(struct lt_session *to, const struct lt_session *from)
+{
+	if (to->token != NULL || from->token == NULL)
+		return;
+	to->token = lt_xstrdup(from->token);
+	to->expires_ms = from->expires_ms;
+}
+
 static void drop_token(struct lt_session *s)
 {
 	if (s->token != NULL) {

@@ -35,6 +35,10 @@ void lt_session_init(struct lt_session *s, const struct lt_upstream_cfg *cfg);
 /* Frees the token; a login in flight must have finished (lt_upclient_free drops it otherwise). */
 void lt_session_free(struct lt_session *s);
 
+/* Takes over from's token (copied) when to has none yet: a reload that left the upstream's
+ * authentication as it was keeps its session instead of logging in again. Same loop only. */
+void lt_session_adopt(struct lt_session *to, const struct lt_session *from);
+
 /* Returns the cached token (borrowed until the next session call) when there is a valid one.
  * Otherwise queues w (caller-owned, must stay alive until cb runs or lt_session_cancel) and starts
  * a login if none is running; cb runs later on the loop, or before this returns when the login

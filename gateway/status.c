@@ -4,6 +4,7 @@
 
 #include "gateway/status.h"
 #include "gateway/metrics.h"
+#include "gateway/workers.h"
 
 static void html(struct lt_buf *b, const char *s)
 {
@@ -131,7 +132,7 @@ void lt_status_page(struct lt_buf *b, const struct lt_server *srv, const struct 
 	lt_buf_printf(b, "%s — <span class=\"%s\">%s</span></h1>\n", LT_VERSION,
 		      strcmp(state, "ready") == 0 ? "ok" : "bad", state);
 	lt_buf_printf(b, "<p class=meta>%s UTC · configuration generation %lu · %zu requests in flight · "
-		       "rates and latency over the last %d minutes</p>\n", ts, g->number, srv->inflight,
+		       "rates and latency over the last %d minutes</p>\n", ts, g->number, lt_workers_inflight(srv),
 		      LT_WINDOW_SECONDS / 60);
 	route_rows(b, g);
 	upstream_rows(b, g);

@@ -68,6 +68,9 @@ struct lt_store {
 	size_t n_pending;
 	struct lt_store_op *finished, **finished_tail; /* guarded by lock */
 	int stop;
+	uint64_t counts[LT_ST_N];                      /* guarded by lock */
+	int ok;                                        /* guarded by lock */
+	int64_t delta[LT_ST_N];                        /* the writer's batch in progress */
 	int pipe_r, pipe_w;
 	struct event *ev;
 };
@@ -243,6 +246,25 @@ static int read_rows(struct lt_store *s, struct lt_store_op *op, sqlite3_stmt *s
 	return rc == SQLITE_DONE ? 0 : db_fail(s, op, "read messages");
 }
 
+static int state_index(const char *state)
+{
+	static const char *const names[LT_ST_N] = { "queued", "delivering", "delivered", "dead" };
+
+	for (int i = 0; i < LT_ST_N; i++)
+		if (strcmp(state, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* A message moved from one state to another (-1: none) in the batch being written. */
+static void moved(struct lt_store *s, int from, int to, int64_t n)
+{
+	if (from >= 0)
+		s->delta[from] -= n;
+	if (to >= 0)
+		s->delta[to] += n;
+}
+
 static int run_insert(struct lt_store *s, struct lt_store_op *op)
 {
 	const struct lt_msg *m = &op->msg;
@@ -259,8 +281,10 @@ static int run_insert(struct lt_store *s, struct lt_store_op *op)
 	sqlite3_bind_int64(st, 9, op->now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_fail(s, op, "store a message");
-	if (sqlite3_changes(s->db) > 0 || m->idem_key == NULL)
+	if (sqlite3_changes(s->db) > 0 || m->idem_key == NULL) {
+		moved(s, -1, LT_ST_QUEUED, 1);
 		return 0;
+	}
 	/* The key was there already: the caller learns the first message's id. */
 	op->duplicate = 1;
 	st = stmt(s, ST_FIND_KEY);
@@ -306,6 +330,7 @@ static int run_claim(struct lt_store *s, struct lt_store_op *op)
 			return db_fail(s, op, "claim a message");
 		snprintf(op->rows[i].state, sizeof(op->rows[i].state), "delivering");
 	}
+	moved(s, LT_ST_QUEUED, LT_ST_DELIVERING, (int64_t)op->n_rows);
 	st = stmt(s, ST_NEXT_DUE);
 	sqlite3_bind_text(st, 1, op->upstream, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -337,7 +362,11 @@ static int run_op(struct lt_store *s, struct lt_store_op *op)
 		sqlite3_bind_int64(st, 4, op->msg.next_at);
 		bind_text(st, 5, op->msg.last_error);
 		sqlite3_bind_int64(st, 6, op->now);
-		return sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, op, "update a message");
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return db_fail(s, op, "update a message");
+		/* The worker only updates messages it claimed. */
+		moved(s, LT_ST_DELIVERING, state_index(op->msg.state), sqlite3_changes(s->db));
+		return 0;
 	case LT_STORE_REPLAY:
 		st = stmt(s, ST_REPLAY);
 		sqlite3_bind_text(st, 1, op->msg.id, -1, SQLITE_TRANSIENT);
@@ -345,6 +374,8 @@ static int run_op(struct lt_store *s, struct lt_store_op *op)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return db_fail(s, op, "replay a message");
 		op->replayed = sqlite3_changes(s->db) > 0;
+		if (op->replayed)
+			moved(s, LT_ST_DEAD, LT_ST_QUEUED, 1);
 		return run_get(s, op);
 	}
 	return db_fail(s, op, "understand an operation");
@@ -356,6 +387,7 @@ static void run_batch(struct lt_store *s, struct lt_store_op *batch)
 	struct lt_store_op *op;
 	int ok = 1;
 
+	memset(s->delta, 0, sizeof(s->delta));
 	if (sqlite3_step(stmt(s, ST_BEGIN)) != SQLITE_DONE)
 		ok = 0;
 	for (op = batch; ok && op != NULL; op = op->next_)
@@ -363,6 +395,11 @@ static void run_batch(struct lt_store *s, struct lt_store_op *batch)
 	if (ok && sqlite3_step(stmt(s, ST_COMMIT)) != SQLITE_DONE)
 		ok = 0;
 	sqlite3_reset(s->st[ST_COMMIT]);
+	pthread_mutex_lock(&s->lock);
+	s->ok = ok;
+	for (int i = 0; ok && i < LT_ST_N; i++)
+		s->counts[i] = (uint64_t)((int64_t)s->counts[i] + s->delta[i]);
+	pthread_mutex_unlock(&s->lock);
 	if (ok)
 		return;
 	/* Nothing of the batch is on disk: no op may report success. */
@@ -443,10 +480,54 @@ static void on_finished(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int lt_store_submit(struct lt_store *s, struct lt_store_op *op, struct lt_err *e)
+void lt_store_counts(struct lt_store *s, uint64_t counts[LT_ST_N])
 {
 	pthread_mutex_lock(&s->lock);
-	if (s->n_pending >= STORE_QUEUE_MAX || s->stop) {
+	memcpy(counts, s->counts, sizeof(s->counts));
+	pthread_mutex_unlock(&s->lock);
+}
+
+int lt_store_ok(struct lt_store *s)
+{
+	int ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = s->ok;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+/* The counts by state, once at open; commits keep them up to date from then on. */
+static int count_states(struct lt_store *s, const char *path, struct lt_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT state, COUNT(*) FROM messages GROUP BY state", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return lt_err_set(e, 0, "store.open", "message store %s: %s", path, sqlite3_errmsg(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = state_index((const char *)sqlite3_column_text(st, 0));
+
+		if (i >= 0)
+			s->counts[i] = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return lt_err_set(e, 0, "store.open", "message store %s: %s", path, sqlite3_errmsg(s->db));
+	s->ok = 1;
+	return 0;
+}
+
+int lt_store_submit(struct lt_store *s, struct lt_store_op *op, struct lt_err *e)
+{
+	/* The bound sheds new work (inserts, reads). The delivery worker's claims and outcomes are
+	 * already bounded by its concurrency, and refusing an outcome would strand its message in
+	 * `delivering` until the next start. */
+	int bounded = op->kind != LT_STORE_UPDATE && op->kind != LT_STORE_CLAIM;
+
+	pthread_mutex_lock(&s->lock);
+	if ((bounded && s->n_pending >= STORE_QUEUE_MAX) || s->stop) {
 		pthread_mutex_unlock(&s->lock);
 		return lt_err_set(e, 503, "store.busy", "the message store is overloaded; try again");
 	}
@@ -511,6 +592,8 @@ struct lt_store *lt_store_open(const char *path, struct event_base *base, struct
 	if (sqlite3_changes(s->db) > 0)
 		lt_log_warn("message store: %d messages were being delivered when the gateway stopped; "
 			    "they will be delivered again with the same Idempotency-Key", sqlite3_changes(s->db));
+	if (count_states(s, path, e) < 0)
+		goto fail;
 	for (int i = 0; i < ST_N; i++) {
 		if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
 		    SQLITE_OK) {

@@ -80,8 +80,16 @@ void lt_store_close(struct lt_store *s);
 struct lt_store_op *lt_store_op_new(enum lt_store_kind kind);
 void lt_store_op_free(struct lt_store_op *op);
 /* Hands op to the writer (the store owns it from then on). -1 with e (503 store.busy) when the
- * bounded queue is full; the caller still owns op then. */
+ * bounded queue is full (UPDATE and CLAIM are always taken: the delivery worker bounds them) or
+ * the store is closing; the caller still owns op then. */
 int lt_store_submit(struct lt_store *s, struct lt_store_op *op, struct lt_err *e);
+
+/* Messages by state as of the last commit (queued, delivering, delivered, dead), for metrics;
+ * any thread. */
+enum { LT_ST_QUEUED, LT_ST_DELIVERING, LT_ST_DELIVERED, LT_ST_DEAD, LT_ST_N };
+void lt_store_counts(struct lt_store *s, uint64_t counts[LT_ST_N]);
+/* 1 while the last transaction committed (the store can write), else 0; any thread. */
+int lt_store_ok(struct lt_store *s);
 
 /* 32 random hex digits, unguessable (RAND_bytes). buf holds LT_MSG_ID_LEN + 1. */
 void lt_msg_new_id(char *buf);

@@ -186,6 +186,11 @@ struct lt_upclient *lt_upclient_new(struct event_base *base)
 	return c;
 }
 
+void lt_upclient_max_host_connections(struct lt_upclient *c, long n)
+{
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n > 0 ? n : 1L);
+}
+
 void lt_upclient_free(struct lt_upclient *c)
 {
 	if (c == NULL)

@@ -53,6 +53,9 @@ struct lt_upcall {
 struct lt_upclient *lt_upclient_new(struct event_base *base);
 /* Aborts calls still running (their done() is NOT called) and frees everything. */
 void lt_upclient_free(struct lt_upclient *c);
+/* Caps the connections this client opens to one host (default 32). With several event loops each
+ * gets its share, so that an upstream sees the same number of connections whatever the loops. */
+void lt_upclient_max_host_connections(struct lt_upclient *c, long n);
 /* Calls in flight, for draining. */
 size_t lt_upclient_active(const struct lt_upclient *c);
 

@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for port in 8443 9090 9443 9444; do
+for port in 8443 9090 9443 9444 9450 9451 9452 9453; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 		echo "demo: port $port is already in use (another demo running?)" >&2
 		exit 1
@@ -40,6 +40,14 @@ pids+=($!)
 $PY tests/sandbox/city.py --port 9444 --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
 	--client-ca $CERTS/ca.crt --verbose >"$RUN/city.log" 2>&1 &
 pids+=($!)
+
+# The e-invoice and SMS partners (FORMATS.md §4, §5), with the credentials conf/lienthong.yaml
+# and the mappings default to.
+for sb in vnpt_invoice:9450 viettel_sinvoice:9451 viettel_sms:9452 vnpt_sms:9453; do
+	$PY tests/sandbox/${sb%%:*}.py --port ${sb##*:} --cert $CERTS/sandbox.crt --key $CERTS/sandbox.key \
+		--client-ca $CERTS/ca.crt --verbose >"$RUN/${sb%%:*}.log" 2>&1 &
+	pids+=($!)
+done
 
 bold "3. the gateway: ./lienthong run -c conf/lienthong.yaml (log: $RUN/gateway.log)"
 ./lienthong run -c conf/lienthong.yaml 2>"$RUN/gateway.log" &
@@ -87,16 +95,18 @@ for f in mappings/dvcqg/examples/lookup-*.json; do
 	send /v1/dvcqg/lookup "$f"
 done
 
-bold "5. a payment callback: VNPAY's IPN (GET, HMAC-SHA512), as the bank would send it"
+bold "5. a payment callback: VNPAY's IPN (GET, HMAC-SHA512), sent by the bank sandbox as VNPAY would"
 # A new order reference per run: the store keeps the last run's, which would (rightly) be a duplicate.
-IPN=$(PYTHONPATH=tests/e2e:tests/sandbox $PY -c 'import sys; from queue_setup import vnpay_query; print(vnpay_query(sys.argv[1]))' "HS$(date +%s)")
-BANK=(curl -sS --cacert $CERTS/ca.crt --cert $CERTS/bank.crt --key $CERTS/bank.key)
-echo "bank → gateway: GET /callbacks/vnpay/ipn?${IPN:0:90}..."
-out=$("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")
-echo "gateway → bank (after the notification is on disk): $out"
-[ "$out" = '{"RspCode":"00","Message":"Confirm Success"}' ] || failures=$((failures + 1))
-echo "the bank retries the same IPN: $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?$IPN")"
-echo "a forged IPN (amount changed): $("${BANK[@]}" "$PUBLIC/callbacks/vnpay/ipn?${IPN/vnp_Amount=12000000/vnp_Amount=100}")"
+ORDER="HS$(date +%s)"
+BANK=($PY tests/sandbox/bank.py --url "$PUBLIC/callbacks/vnpay/ipn" --cert $CERTS/bank.crt --key $CERTS/bank.key
+      --ca $CERTS/ca.crt --dialect vnpay --order "$ORDER" --amount 120000 --attempts 1)
+SECRET=TESTSECRETKEY1234567890ABCDEFGHI
+echo "bank → gateway → bank (answered once the notification is on disk):"
+"${BANK[@]}" --secret "$SECRET" || failures=$((failures + 1))
+echo "the bank sends the same IPN again:"
+"${BANK[@]}" --secret "$SECRET"
+echo "a forged IPN (signed with another key):"
+"${BANK[@]}" --secret not-the-secret
 for _ in $(seq 1 50); do
 	grep -q "applied" "$RUN/city.log" 2>/dev/null && break
 	sleep 0.1
@@ -105,6 +115,19 @@ echo "gateway → city (the city sandbox's log: once, with its Idempotency-Key):
 grep "/city/" "$RUN/city.log" || { echo "(nothing reached the city)"; failures=$((failures + 1)); }
 echo "audit line of the forged IPN:"
 grep '"type":"audit"' "$RUN/gateway.log" | tail -n 1
+
+bold "6. e-receipt, e-invoice and SMS samples (mappings/{vnpt-invoice,viettel-sinvoice,viettel-sms,vnpt-sms})"
+for pair in /v1/einvoice/vnpt/receipts:mappings/vnpt-invoice/examples/receipt-fee.json \
+	    /v1/einvoice/viettel/invoices:mappings/viettel-sinvoice/examples/invoice-fee.json \
+	    /v1/sms/viettel:mappings/viettel-sms/examples/result-notice.json \
+	    /v1/sms/vnpt:mappings/vnpt-sms/examples/result-notice.json; do
+	path=${pair%%:*} file=${pair#*:}
+	bold "city → gateway: POST $path  ($file)"
+	out=$("${CURL[@]}" -w '\n%{http_code}' --data-binary "@$file" "$PUBLIC$path")
+	status=${out##*$'\n'}
+	echo "partner → gateway → city: HTTP $status ${out%$'\n'*}"
+	case "$status ${out%$'\n'*}" in "200 {\"ok\":true"*) ;; *) failures=$((failures + 1));; esac
+done
 
 bold "access log (one line per request):"
 grep '"type":"access"' "$RUN/gateway.log" | tail -n 8
@@ -121,5 +144,5 @@ bold "The gateway keeps running. Try it yourself:"
 echo "  curl --cacert $CERTS/ca.crt --cert $CERTS/city.crt --key $CERTS/city.key \\"
 echo "       -H 'Content-Type: application/json' \\"
 echo "       --data-binary @mappings/dvcqg/examples/dossier-accepted.json $PUBLIC/v1/dvcqg/dossiers"
-echo "Ctrl-C stops the gateway and the sandbox."
+echo "Ctrl-C stops the gateway and the sandboxes."
 wait

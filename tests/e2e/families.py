@@ -1,8 +1,9 @@
 """families.py: the endpoint families of issue 3 (e-invoice and SMS partners) for the e2e tests:
 their sandboxes, the upstream and route each adds to a test gateway's config, and their golden
-files (the mappings' own examples). Standard library only; no pytest state.
+files (the mappings' own examples), and family_fixtures for the test modules.
 
     partner, gw = family_fixtures("viettel-sinvoice")      # in a test module: its fixtures
+    # or by hand: gateway(upstream_url=UNUSED_DVCQG, extra=families_extra(pki, {"vnpt-sms": srv}))
 """
 
 import json
@@ -74,25 +75,25 @@ def start_sandbox(pki, family):
                           **fam["kwargs"]).start()
 
 
-def configure_families(sandboxes):
-    """A Launcher.start(configure=...) callback adding each family's upstream (named after the
-    family, pointing at its sandbox) and routes."""
-    def configure(config, pki):
-        tls = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
-        for family, srv in sandboxes.items():
-            fam = FAMILIES[family]
-            up = {"url": srv.url, "tls": tls, "timeout": {"connect": "2s", "total": "5s"}}
-            if fam["auth"] is not None:
-                up["auth"] = fam["auth"]
-            config["upstreams"][family] = up
-            for name, (path, mapping, up_path) in fam["routes"].items():
-                route = {"listener": "public", "match": {"method": "POST", "path": path},
-                         "allow": ["CN=" + CITY_CN], "mapping": str(REPO / "mappings" / mapping),
-                         "upstream": family, "mode": "sync"}
-                if up_path is not None:
-                    route["path"] = up_path
-                config["routes"][name] = route
-    return configure
+def families_extra(pki, sandboxes):
+    """What gateway(extra=...) merges into the test config: each family's upstream (named after
+    the family, pointing at its sandbox) and routes."""
+    tls = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
+    upstreams, routes = {}, {}
+    for family, srv in sandboxes.items():
+        fam = FAMILIES[family]
+        up = {"url": srv.url, "tls": tls, "timeout": {"connect": "2s", "total": "5s"}}
+        if fam["auth"] is not None:
+            up["auth"] = fam["auth"]
+        upstreams[family] = up
+        for name, (path, mapping, up_path) in fam["routes"].items():
+            route = {"listener": "public", "match": {"method": "POST", "path": path},
+                     "allow": ["CN=" + CITY_CN], "mapping": str(REPO / "mappings" / mapping),
+                     "upstream": family, "mode": "sync"}
+            if up_path is not None:
+                route["path"] = up_path
+            routes[name] = route
+    return {"upstreams": upstreams, "routes": routes}
 
 
 def example(family, name):
@@ -119,7 +120,7 @@ def family_fixtures(family):
         srv.stop()
 
     @pytest.fixture
-    def gw(gateway, partner):
-        return gateway(upstream_url=UNUSED_DVCQG, configure=configure_families({family: partner}))
+    def gw(gateway, pki, partner):
+        return gateway(upstream_url=UNUSED_DVCQG, extra=families_extra(pki, {family: partner}))
 
     return partner, gw

@@ -203,7 +203,7 @@ def merge_config(base, extra):
 
 def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None,
                    max_body="64KiB", workers=1, total_timeout="3s", extra_routes=None,
-                   header_timeout="10s", extra=None):
+                   header_timeout="10s", extra=None, connect_timeout=None):
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
     the log are those of one process unless a test asks otherwise. extra_routes: more routes on
     the public listener to upstream dvcqg, {name: {"path": P, "mapping": FILE, ...}}. extra (a
@@ -246,7 +246,8 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
                 "url": upstream_url,
                 "tls": tls,
                 "headers": {"dstcode": "${env:DVCQG_DSTCODE:-" + DSTCODE + "}"},
-                "timeout": {"connect": total_timeout, "total": total_timeout},  # a loaded CI machine handshakes slowly
+                # a loaded CI machine handshakes slowly: the connect timeout is the total one by default
+                "timeout": {"connect": connect_timeout or total_timeout, "total": total_timeout},
                 "auth": {
                     "type": "login",
                     "request": {"path": "/auth",
@@ -557,9 +558,9 @@ class Launcher:
 
     def start(self, sandbox=None, upstream_url=None, configure=None, **options):
         """A running gateway whose upstream dvcqg is the sandbox (or upstream_url). options go
-        to gateway_config (pin, max_body, workers, total_timeout, extra_routes, header_timeout, extra);
-        configure(config, pki), when given, may add upstreams and routes to the config dict before it
-        is written."""
+        to gateway_config (pin, max_body, workers, total_timeout, extra_routes, header_timeout, extra,
+        connect_timeout); configure(config, pki), when given, may add upstreams and routes to the
+        config dict before it is written."""
         if upstream_url is None:
             upstream_url = sandbox.url
         for attempt in range(1, 4):

@@ -2,17 +2,15 @@
 that adds the `city` upstream and queue routes to the harness's gateway config, and small
 clients for the message endpoints. Standard library only."""
 
-import hashlib
-import hmac
 import http.client
 import json
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
 
 from harness import Response, send
+from bank import Bank, Keypay, Momo
 from city import CitySandbox
 
 CALLBACK = "/callbacks/test/ipn"       # a JSON callback with acks (MoMo-style: 204 ok)
@@ -151,6 +149,15 @@ def wait_state(gw, mid, state, cert=BANK, timeout=30.0):
     raise AssertionError(f"message {mid} did not become {state} within {timeout}s: {doc}")
 
 
+def metric(gw, line_start):
+    """The value of the first /metrics line starting with line_start (a name with its labels)."""
+    text = admin(gw, "GET", "/metrics").text()
+    for line in text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no metric {line_start} in /metrics")
+
+
 def audit_lines(gw, event):
     return [d for d in gw.log_lines() if d.get("type") == "audit" and d.get("event") == event]
 
@@ -165,9 +172,8 @@ REPO = Path(__file__).resolve().parents[2]
 VNPAY_SECRET = "TESTSECRETKEY1234567890ABCDEFGHI"       # FORMATS.md §3.1's invented HashSecret
 MOMO_ACCESS, MOMO_SECRET = "F8BBA842ECF85", "K951B6PE1waDMi640xX08PD3vg6EkVlz"   # §3.2's sandbox keys
 KEYPAY_KEY2 = "e2e-keypay-hash-key-2"
-MOMO_FIELDS = ["accessKey", "amount", "extraData", "message", "orderId", "orderInfo", "orderType",
-               "partnerCode", "payType", "requestId", "responseTime", "resultCode", "transId"]
-KEYPAY_FIELDS = ["addition_fee", "client_id", "command", "trans_amount", "transaction_id", "version"]
+MOMO_FIELDS = list(Momo.SIGNED)          # what the verify: blocks name, as the bank signs it
+KEYPAY_FIELDS = list(Keypay.SIGNED)
 
 VNPAY_ACKS = {"ok": {"status": 200, "body": '{"RspCode":"00","Message":"Confirm Success"}'},
               "duplicate": {"status": 200, "body": '{"RspCode":"02","Message":"Order already confirmed"}'},
@@ -182,62 +188,31 @@ KEYPAY_ACKS = {"ok": {"status": 200, "body": '{"return_code":0,"return_msg":"suc
                "error": {"status": 200, "body": '{"return_code":-1,"return_msg":"error: unknown"}'}}
 
 
-def _php_urlencode(s):
-    return urllib.parse.quote_plus(s, safe="").replace("~", "%7E")
-
-
-def vnpay_query(txn_ref, amount_vnd=120000, code="00", secret=VNPAY_SECRET):
-    """A signed VNPAY IPN query string (HMAC-SHA512 over the sorted vnp_* fields)."""
-    f = {"vnp_Amount": str(amount_vnd * 100), "vnp_BankCode": "NCB", "vnp_BankTranNo": "VNP14226112",
-         "vnp_CardType": "ATM", "vnp_OrderInfo": "Thanh toan le phi ho so 000.00.01.H26-250115-0001",
-         "vnp_PayDate": "20250115103012", "vnp_ResponseCode": code, "vnp_TmnCode": "DEMOV210",
-         "vnp_TransactionNo": "14226112", "vnp_TransactionStatus": code, "vnp_TxnRef": txn_ref}
-    signed = "&".join(f"{_php_urlencode(k)}={_php_urlencode(v)}" for k, v in sorted(f.items()))
-    f["vnp_SecureHash"] = hmac.new(secret.encode(), signed.encode(), hashlib.sha512).hexdigest()
-    return "&".join(f"{_php_urlencode(k)}={_php_urlencode(v)}" for k, v in f.items())
-
-
-def momo_ipn(order_id, amount=120000, secret=MOMO_SECRET):
-    doc = {"partnerCode": "MOMO", "orderId": order_id, "requestId": order_id, "amount": amount,
-           "orderInfo": "Le phi ho so 000.00.01.H26-250115-0001", "orderType": "momo_wallet",
-           "transId": 4088878653, "resultCode": 0, "message": "Thành công.", "payType": "qr",
-           "responseTime": 1736911812345, "extraData": ""}
-    vals = dict(doc, accessKey=MOMO_ACCESS)
-    raw = "&".join(f"{k}={vals[k]}" for k in MOMO_FIELDS)
-    doc["signature"] = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
-    return doc
-
-
-def keypay_confirm(txn_id, amount=120000, key=KEYPAY_KEY2):
-    doc = {"client_id": "CLIENT01", "transaction_id": txn_id, "transaction_code": "KP250115000001",
-           "trans_amount": str(amount), "payment_fee": "0", "command": "PAY", "addition_fee": "0",
-           "version": "3.0", "description": "Nộp lệ phí hồ sơ 000.30.21.H26-250115-0001", "locale": "vn",
-           "country_code": "vi", "currency_code": "VND", "environment": "1", "status": "0"}
-    raw = "|".join(doc[k] for k in KEYPAY_FIELDS)
-    doc["check_sum"] = hmac.new(key.encode(), raw.encode(), hashlib.sha256).hexdigest()
-    return doc
+def bank_for(gw, cert, attempts=1, first_gap=0.05, max_gap=0.5):
+    """A bank (tests/sandbox/bank.py) calling this gateway back with NAME.crt."""
+    return Bank("127.0.0.1", gw.port, gw.pki.client_context(cert), attempts=attempts, first_gap=first_gap,
+                factor=1.5, max_gap=max_gap, timeout=20)
 
 
 def dialect_routes():
     """vnpay.ipn, momo.ipn, keypay.confirm as conf/lienthong.yaml wires them (test secrets)."""
-    common = {"listener": "public", "allow": ["CN=some-other-system"], "upstream": "city",
-              "path": "/payments", "mode": "queue"}
+    common = {"listener": "public", "upstream": "city", "path": "/payments", "mode": "queue"}
     return {
-        "vnpay.ipn": dict(common, match={"method": "GET", "path": "/callbacks/vnpay/ipn"},
+        "vnpay.ipn": dict(common, allow=["CN=vnpay-ipn"], match={"method": "GET", "path": "/callbacks/vnpay/ipn"},
                           verify={"type": "hmac", "algorithm": "sha512", "key": VNPAY_SECRET,
                                   "signature": "vnp_SecureHash",
                                   "canonical": {"form": "sorted-query", "prefix": "vnp_",
                                                 "exclude": ["vnp_SecureHash", "vnp_SecureHashType"]}},
                           idempotency_key="vnp_TxnRef", ack=VNPAY_ACKS,
                           mapping=str(REPO / "mappings/vnpay/ipn-to-city.yaml")),
-        "momo.ipn": dict(common, match={"method": "POST", "path": "/callbacks/momo/ipn"},
+        "momo.ipn": dict(common, allow=["CN=momo-ipn"], match={"method": "POST", "path": "/callbacks/momo/ipn"},
                          verify={"type": "hmac", "algorithm": "sha256", "key": MOMO_SECRET,
                                  "signature": "signature",
                                  "canonical": {"form": "pairs", "fields": MOMO_FIELDS,
                                                "values": {"accessKey": MOMO_ACCESS}}},
                          idempotency_key="orderId", ack=MOMO_ACKS,
                          mapping=str(REPO / "mappings/momo/ipn-to-city.yaml")),
-        "keypay.confirm": dict(common, match={"method": "POST", "path": "/callbacks/keypay/confirm"},
+        "keypay.confirm": dict(common, allow=["CN=keypay-ipn"], match={"method": "POST", "path": "/callbacks/keypay/confirm"},
                                verify={"type": "hmac", "algorithm": "sha256", "key": KEYPAY_KEY2,
                                        "signature": "check_sum",
                                        "canonical": {"form": "join", "fields": KEYPAY_FIELDS}},

@@ -85,6 +85,28 @@ response:
 """
 
 
+SOAP12_OUT = """\
+request:                              # in: json by default
+  out: soap
+  root: m:Send
+  namespaces: { m: "urn:sms" }
+  soap: { version: "1.2", action: "urn:sms#Send" }
+  fields:
+    m:To[]: { each: to, fields: { "#text": { from: n }, "@kind": { from: k } } }
+    m:Text: { from: text }
+response: { in: soap, namespaces: { m: "urn:sms" }, fields: { sent: { from: m:SendResponse.m:Count, type: integer } } }
+"""
+
+
+SOAP_IN = """\
+request:
+  in: soap
+  namespaces: { d: "urn:hoso" }
+  fields:
+    code: { from: d:NopHoSo.d:Ma, required: true }
+"""
+
+
 @pytest.fixture
 def upstream(pki):
     srv = XmlUpstream(port=0, cert=pki["sandbox.crt"], key=pki["sandbox.key"], client_ca=pki["ca.crt"],
@@ -97,9 +119,13 @@ def upstream(pki):
 def xgw(gateway, upstream, tmp_path):
     (tmp_path / "xml-in.yaml").write_text(XML_IN, encoding="utf-8")
     (tmp_path / "soap-out.yaml").write_text(SOAP_OUT, encoding="utf-8")
+    (tmp_path / "soap12-out.yaml").write_text(SOAP12_OUT, encoding="utf-8")
+    (tmp_path / "soap-in.yaml").write_text(SOAP_IN, encoding="utf-8")
     return gateway(upstream, extra_routes={
         "test.xml_in": {"path": "/test/xml-in", "mapping": str(tmp_path / "xml-in.yaml")},
         "test.soap_out": {"path": "/test/soap-out", "mapping": str(tmp_path / "soap-out.yaml")},
+        "test.soap12_out": {"path": "/test/soap12-out", "mapping": str(tmp_path / "soap12-out.yaml")},
+        "test.soap_in": {"path": "/test/soap-in", "mapping": str(tmp_path / "soap-in.yaml")},
     })
 
 
@@ -203,3 +229,41 @@ def test_soap_answer_with_doctype_is_502(xgw, upstream):
     r = xgw.post("/test/soap-out", {"receipt_id": "R1", "buyer": "A", "total": 1})
     assert r.status == 502, r.text()
     assert "DOCTYPE" in r.json()["error"]["message"]
+
+
+def test_soap12_request_and_answer(xgw, upstream):
+    upstream.answer = (200, "application/soap+xml; charset=utf-8",
+                       b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
+                       b'<SendResponse xmlns="urn:sms"><Count>2</Count></SendResponse></e:Body></e:Envelope>')
+    r = xgw.post("/test/soap12-out", {"to": [{"n": "84912345678", "k": 1}, {"n": "84987654321", "k": 2}],
+                                     "text": "Ho so da co ket qua"})
+    assert r.status == 200, r.text()
+    assert r.json() == {"sent": 2}
+    sent = upstream.calls()[0]
+    assert sent["headers"]["content-type"] == 'application/soap+xml; charset=utf-8; action="urn:sms#Send"'
+    assert "soapaction" not in sent["headers"]
+    raw = re.sub(r"<session>[0-9a-f]{32}</session>", "", sent["raw"].decode("utf-8"))
+    assert raw == ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/'
+                   'soap-envelope"><soap:Body><m:Send xmlns:m="urn:sms"><m:To kind="1">84912345678</m:To>'
+                   '<m:To kind="2">84987654321</m:To><m:Text>Ho so da co ket qua</m:Text></m:Send></soap:Body>'
+                   '</soap:Envelope>')
+
+
+SOAP_CALL = ('<?xml version="1.0"?>{doctype}<s:Envelope xmlns:s="' + SOAP11 + '"><s:Body>'
+             '<NopHoSo xmlns="urn:hoso"><Ma>{code}</Ma></NopHoSo></s:Body></s:Envelope>')
+
+
+def test_soap_request_read(xgw, upstream):
+    r = xgw.post("/test/soap-in", SOAP_CALL.format(doctype="", code="H26-7"),
+                 headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert r.status == 200, r.text()
+    doc = json.loads(upstream.calls()[0]["raw"])
+    assert doc["code"] == "H26-7"
+
+
+def test_soap_request_with_doctype_refused(xgw, upstream):
+    body = SOAP_CALL.format(doctype='<!DOCTYPE s:Envelope [<!ENTITY x SYSTEM "file:///etc/passwd">]>', code="&x;")
+    r = xgw.post("/test/soap-in", body, headers={"Content-Type": "text/xml; charset=utf-8"})
+    err = assert_error(r, 400, "xml.invalid", route="test.soap_in")
+    assert err["message"] == "invalid XML at line 1 column 43: a DOCTYPE is not allowed", err
+    assert upstream.calls() == []

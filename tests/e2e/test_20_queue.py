@@ -10,7 +10,7 @@ import pytest
 from harness import assert_error
 from queue_setup import city  # noqa: F401 (a fixture)
 from queue_setup import (ACK_BAD, ACK_DUP, ACK_ERR, BANK, CALLBACK, CITY, OUTBOUND, SIGNED, SYNC, SYNC_IPN,
-                         admin, audit_lines, message, payment, queue_extra, wait_deliveries, wait_state)
+                         admin, audit_lines, message, metric, payment, queue_extra, wait_deliveries, wait_state)
 
 UNREACHABLE = "https://127.0.0.1:9/adapter"     # the dvcqg routes are not used here
 
@@ -148,6 +148,7 @@ def test_dead_after_attempts_then_admin_replay_delivers(qgw, city):
     assert listed.status == 200, listed.text()
     assert [m["id"] for m in listed.json()["messages"]] == [mid]
     assert listed.json()["count"] == 1
+    assert metric(gw, 'lienthong_queue_messages{state="dead"}') == 1
     # Not dead: nothing to replay.
     assert_error(admin(gw, "POST", f"/admin/messages/{'f' * 32}/replay"), 404, "message.not_found")
     city.up()
@@ -157,6 +158,8 @@ def test_dead_after_attempts_then_admin_replay_delivers(qgw, city):
     doc = wait_state(gw, mid, "delivered", cert=CITY)
     assert doc["attempts"] == 1
     assert len(city.applied) == 1
+    assert metric(gw, 'lienthong_queue_messages{state="dead"}') == 0
+    assert metric(gw, 'lienthong_queue_messages{state="delivered"}') == 1
     assert_error(admin(gw, "POST", f"/admin/messages/{mid}/replay"), 409, "message.not_dead")
     assert audit_lines(gw, "message.replay")[0]["message"] == mid
     assert admin(gw, "GET", "/admin/messages?state=dead").json()["messages"] == []
@@ -185,6 +188,7 @@ def test_circuit_opens_fails_fast_and_closes(qgw, city):
     t0 = time.monotonic()
     err = assert_error(gw.post(SYNC, {"x": 1}, cert=CITY), 503, "upstream.circuit_open")
     assert "city" in err["message"]
+    assert metric(gw, 'lienthong_circuit_open{upstream="city"}') == 1
     city.up()
     assert_error(gw.post(SYNC, {"x": 1}, cert=CITY), 503, "upstream.circuit_open")
     # Queued work waits while the breaker is open, and goes once it closes.
@@ -200,6 +204,7 @@ def test_circuit_opens_fails_fast_and_closes(qgw, city):
         time.sleep(0.2)
     assert r.status == 200, r.text()
     assert r.json() == {"status": "ok"}
+    assert metric(gw, 'lienthong_circuit_open{upstream="city"}') == 0
     wait_state(gw, q.json()["message_id"], "delivered", cert=CITY)
 
 

@@ -133,3 +133,24 @@ def test_rotated_certificate_served_to_new_connections(gw, sandbox, pki):
     assert peer_serial(old.conn) == old_cert
     old.close()
     new.close()
+
+
+def test_session_kept_when_auth_unchanged_and_renewed_when_changed(gw, sandbox):
+    assert gw.post(SYNC, city_dossier()).status == 200
+    assert sandbox.logins == 1
+    # A mapping change leaves the portal's login alone: the session carries over.
+    mapping = gw.workdir / "sync.yaml"
+    sync_mapping_variant(mapping, "s1")
+    set_sync_mapping(gw, mapping)
+    assert reload(gw)["outcome"] == "accepted"
+    assert answer_version(gw.post(SYNC, city_dossier())) == "s1"
+    assert sandbox.logins == 1, "a reload that left the login alone logged in again"
+    # Another login path is another authentication: a new session.
+    cfg = dict(gw.config)
+    up = dict(cfg["upstreams"]["dvcqg"])
+    up["auth"] = dict(up["auth"], request=dict(up["auth"]["request"], path="/auth?again=1"))
+    cfg["upstreams"] = {"dvcqg": up}
+    write_config(gw, cfg)
+    assert reload(gw)["outcome"] == "accepted"
+    assert gw.post(SYNC, city_dossier()).status == 200
+    assert sandbox.logins == 2

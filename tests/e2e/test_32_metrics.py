@@ -2,9 +2,12 @@
 /readyz; the traceparent started, kept and passed upstream."""
 
 import re
+import time
 
 from harness import SYNC, city_dossier
-from ops import admin, metrics, metric
+from ops import WAIT, admin, metrics, metric
+from queue_setup import city  # noqa: F401 (a fixture)
+from queue_setup import CITY, OUTBOUND, queue_extra
 
 
 def test_metrics_count_what_was_sent(gw, sandbox, pki):
@@ -73,3 +76,24 @@ def test_traceparent_kept_or_started_and_passed_upstream(gw, sandbox):
     lines = {d["request_id"]: d for d in gw.wait_access(["e2e-tp-1", "e2e-tp-2"])}
     assert lines["e2e-tp-1"]["traceparent"] == given
     assert lines["e2e-tp-2"]["traceparent"] == started
+
+
+def test_queue_depth_and_dead_messages_reach_metrics_and_status(gateway, pki, tmp_path, city):
+    """The store's counts (refreshed every 5 s by its writer thread) feed
+    lienthong_queue_messages{state}: a message that dies shows as dead, on /status too."""
+    gw = gateway(upstream_url="https://127.0.0.1:9/adapter",
+                 extra=queue_extra(pki, tmp_path, city.url, attempts=1, backoff="100ms", max_backoff="100ms"))
+    city.down()
+    r = gw.post(OUTBOUND, {"receipt": "R-METRIC-DEAD"}, cert=CITY)
+    assert r.status == 202, r.text()
+    deadline, dead = time.monotonic() + WAIT, None
+    while time.monotonic() < deadline:
+        dead = metric(metrics(gw), "lienthong_queue_messages", state="dead")
+        if dead == 1:
+            break
+        time.sleep(0.25)
+    assert dead == 1, f"lienthong_queue_messages{{state=\"dead\"}} is {dead}"
+    page = admin(gw, "GET", "/status")[2].decode()
+    assert re.search(r'<td class="n bad">1</td></tr></table>', page), "the status page shows no dead message"
+    status, _, body = admin(gw, "GET", "/readyz")
+    assert status == 200, body     # the store answers: ready

@@ -29,8 +29,8 @@ import json
 import sys
 import time
 
-from dvcqg import DvcqgSandbox, say
-from mtls import _Server, peer_cn
+from dvcqg import DvcqgSandbox
+from mtls import _Server, say, serve_until_signal
 
 CITY_BASE = "/city"
 
@@ -122,19 +122,9 @@ class CitySandbox(DvcqgSandbox):
         except (UnicodeDecodeError, ValueError):
             doc = None
         key = h.headers.get("Idempotency-Key")
-        rec = {"method": h.command, "path": path,
-               "headers": {k.lower(): v for k, v in h.headers.items()},
-               "json": doc, "raw": body, "peer_cn": peer_cn(h.connection), "time": time.time(),
-               "status": None}
+        rec = self._record(h, path, body, json=doc, status=None)
         with self._lock:
-            self._received.append(rec)
-            ctl = dict(self._controls)
-            fail = ctl["fail_status"]
-            if fail is not None and ctl["fail_times"] is not None:
-                if ctl["fail_times"] > 0:
-                    self._controls["fail_times"] = ctl["fail_times"] - 1
-                else:
-                    fail = None
+            ctl, fail = self._controls_for_request_locked()
         if ctl["delay_ms"] and self._stopping.wait(ctl["delay_ms"] / 1000.0):
             h.drop()
             return
@@ -170,7 +160,7 @@ def main(argv=None):
 
     srv = CitySandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                       host=args.host, printer=say if args.verbose else None)
-    return srv.serve_until_signalled(say)
+    return serve_until_signal(srv, f"city sandbox: listening on {srv.url}")
 
 if __name__ == "__main__":
     sys.exit(main())

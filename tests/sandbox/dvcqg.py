@@ -36,7 +36,7 @@ import secrets
 import sys
 import time
 
-from mtls import MtlsSandbox
+from mtls import MtlsSandbox, say, serve_until_signal
 
 BASE = "/adapter"
 AUTH_PATH = BASE + "/auth"
@@ -229,6 +229,18 @@ class DvcqgSandbox(MtlsSandbox):
         self._controls = {"delay_ms": 0, "fail_status": None, "fail_times": None,
                           "reject_login": False, "close_connection": False}
 
+    def _controls_for_request_locked(self):
+        """(a copy of the controls, the status to fail this request with or None), counting
+        fail_times down."""
+        ctl = dict(self._controls)
+        fail = ctl["fail_status"]
+        if fail is not None and ctl["fail_times"] is not None:
+            if ctl["fail_times"] > 0:
+                self._controls["fail_times"] = ctl["fail_times"] - 1
+            else:
+                fail = None
+        return ctl, fail
+
     def _serve(self, h):
         body = h.read_body()
         if body is None:
@@ -248,13 +260,7 @@ class DvcqgSandbox(MtlsSandbox):
         with self._lock:
             if path == AUTH_PATH:
                 self._logins += 1
-            ctl = dict(self._controls)
-            fail = ctl["fail_status"]
-            if fail is not None and ctl["fail_times"] is not None:
-                if ctl["fail_times"] > 0:
-                    self._controls["fail_times"] = ctl["fail_times"] - 1
-                else:
-                    fail = None
+            ctl, fail = self._controls_for_request_locked()
         if ctl["delay_ms"]:
             # Interrupted by stop(), so a test never waits for a delay it no longer needs.
             if self._stopping.wait(ctl["delay_ms"] / 1000.0):
@@ -404,11 +410,8 @@ def main(argv=None):
     srv = DvcqgSandbox(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca,
                        username=args.username, password=args.password, dstcode=args.dstcode,
                        host=args.host, printer=say if args.verbose else None)
-    return srv.serve_until_signalled(say)
-
-
-def say(line):
-    print(line, flush=True)
+    return serve_until_signal(srv, f"dvcqg sandbox: listening on {srv.url} (client certificates from "
+                                   f"{args.client_ca})")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,23 @@ def peer_cn(sock):
     return None
 
 
+def say(line):
+    print(line, flush=True)
+
+
+def serve_until_signal(srv, banner):
+    """Standalone use: starts srv, says banner, serves until SIGTERM or SIGINT, stops. Exit status."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    srv.start()
+    say(banner)
+    while not done.wait(1.0):
+        pass
+    srv.stop()
+    return 0
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128    # the gateway opens many connections at once under load
@@ -203,18 +220,6 @@ class MtlsSandbox:
     def __exit__(self, *exc):
         self.stop()
 
-    def serve_until_signalled(self, say):
-        """Runs until SIGTERM or SIGINT (the standalone mode of every sandbox)."""
-        done = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
-        signal.signal(signal.SIGINT, lambda *_: done.set())
-        self.start()
-        say(f"{self.name} sandbox: listening on {self.url}")
-        while not done.wait(1.0):
-            pass
-        self.stop()
-        return 0
-
     # ---- what tests look at --------------------------------------------------------------
 
     @property
@@ -311,11 +316,7 @@ def standalone_main(cls, argv=None, options=()):
     for name in options:
         p.add_argument("--" + name.replace("_", "-"), dest=name)
     args = p.parse_args(argv)
-
-    def say(line):
-        print(line, flush=True)
-
     kw = {name: getattr(args, name) for name in options if getattr(args, name) is not None}
     srv = cls(port=args.port, cert=args.cert, key=args.key, client_ca=args.client_ca, host=args.host,
               printer=say if args.verbose else None, **kw)
-    return srv.serve_until_signalled(say)
+    return serve_until_signal(srv, f"{cls.name} sandbox: listening on {srv.url}")

@@ -16,7 +16,7 @@ non-empty list with numeric amounts, summarizeInfo totals are integers and
 totalAmountWithTax = totalAmountWithoutTax + totalTaxAmount.
 
     srv = ViettelSinvoiceSandbox(port=0, cert=..., key=..., client_ca=..., username=..., password=...)
-Standalone: /usr/bin/python3 tests/sandbox/viettel_sinvoice.py --port 9445 --cert C --key K --client-ca CA
+Standalone: /usr/bin/python3 tests/sandbox/viettel_sinvoice.py --port 9451 --cert C --key K --client-ca CA
 """
 
 import json

@@ -14,7 +14,7 @@ brandname's registered templates are patterns with variable parts.
 
     srv = ViettelSmsSandbox(port=0, cert=..., key=..., client_ca=..., user=..., password=...,
                             cpcode=..., brandname=..., templates=[r"Ho so \\S+ da co ket qua\\..*"])
-Standalone: /usr/bin/python3 tests/sandbox/viettel_sms.py --port 9446 --cert C --key K --client-ca CA
+Standalone: /usr/bin/python3 tests/sandbox/viettel_sms.py --port 9452 --cert C --key K --client-ca CA
 """
 
 import re

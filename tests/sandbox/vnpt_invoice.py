@@ -16,7 +16,7 @@ SOAPAction). xmlInvData may be TT78 (DSHDon/HDon/key) or legacy/e-receipt (Invoi
     srv.start(); srv.url; srv.received; srv.published; srv.numbers_left = 0;
     srv.fault = soap.Fault("soap:Server", "..."); srv.stop()
 
-Standalone: /usr/bin/python3 tests/sandbox/vnpt_invoice.py --port 9448 --cert C --key K \
+Standalone: /usr/bin/python3 tests/sandbox/vnpt_invoice.py --port 9450 --cert C --key K \
     --client-ca CA [--account A --acpass P --username U --password W] [--verbose]
 """
 

@@ -12,7 +12,7 @@ public), distinct so that tests can tell them apart:
 Templates: TEMPLATEID -> number of parameters.
 
     srv = VnptSmsSandbox(port=0, cert=..., key=..., client_ca=..., apiuser=..., apipass=...)
-Standalone: /usr/bin/python3 tests/sandbox/vnpt_sms.py --port 9447 --cert C --key K --client-ca CA
+Standalone: /usr/bin/python3 tests/sandbox/vnpt_sms.py --port 9453 --cert C --key K --client-ca CA
 """
 
 import json

@@ -168,6 +168,15 @@ static void claim_update_replay_and_list(void **state)
 	assert_string_equal(g.state, "dead");
 	assert_int_equal(g.attempts, 3);
 
+	{
+		uint64_t n[LT_ST_N];
+
+		lt_store_counts(f->store, n);   /* what /metrics shows, kept by each commit */
+		assert_int_equal(n[LT_ST_QUEUED], 0);
+		assert_int_equal(n[LT_ST_DELIVERING], 0);
+		assert_int_equal(n[LT_ST_DEAD], 1);
+		assert_true(lt_store_ok(f->store));
+	}
 	op = lt_store_op_new(LT_STORE_LIST);
 	snprintf(op->state, sizeof(op->state), "dead");
 	op->limit = 10;
@@ -187,6 +196,13 @@ static void claim_update_replay_and_list(void **state)
 	assert_true(rep.found);
 	assert_false(rep.replayed);
 	assert_int_equal(run(f, claim_op()).n_rows, 1);
+	{
+		uint64_t n[LT_ST_N];
+
+		lt_store_counts(f->store, n);
+		assert_int_equal(n[LT_ST_DEAD], 0);
+		assert_int_equal(n[LT_ST_DELIVERING], 1);
+	}
 }
 
 static void reopen_turns_delivering_back_into_queued(void **state)
@@ -199,6 +215,10 @@ static void reopen_turns_delivering_back_into_queued(void **state)
 	lt_store_close(f->store);
 	f->store = lt_store_open(f->path, f->base, &e);
 	assert_non_null(f->store);
+	uint64_t counts[LT_ST_N];
+	lt_store_counts(f->store, counts);   /* counted again at open, after the recovery */
+	assert_int_equal(counts[LT_ST_QUEUED], 1);
+	assert_int_equal(counts[LT_ST_DELIVERING], 0);
 	struct result c = run(f, claim_op());
 	assert_int_equal(c.n_rows, 1);
 	assert_string_equal(c.id, a.id);

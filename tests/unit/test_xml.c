@@ -401,6 +401,30 @@ static void test_map_xml_input(void **state)
 	lt_map_free(m);
 }
 
+/* Found by fuzz_map: a template of more than four parts grew its part array without zeroing it,
+ * and a literal part was then read as a path. */
+/* A rule failing inside render: names the field holding the rendered document, then the field
+ * inside it. */
+static void test_render_error_path(void **state)
+{
+	(void)state;
+	assert_run_fails(vnpt_yaml, "{\"name\":\"x\"}", 422, "mapping.required", "t:xmlInvData.HDon.key",
+			 "required field 'receipt_id' is missing");
+}
+
+static void test_template_many_parts(void **state)
+{
+	struct lt_map *m = load("request:\n  in: xml\n  fields:\n    t: { template: \"{r.a}-{r.b}-{r.c}/{r.d}\" }\n");
+	struct lt_err e;
+	char *out = run(m, 0, "<r><a>1</a><b>2</b><c>3</c><d>4</d></r>", &e);
+
+	(void)state;
+	assert_non_null(out);
+	assert_string_equal(out, "{\"t\":\"1-2-3/4\"}");
+	free(out);
+	lt_map_free(m);
+}
+
 /* ---- check-time errors ------------------------------------------------------------------------ */
 
 static void test_compile_errors(void **state)
@@ -477,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_map_xml_input),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_examples_xml),
+		cmocka_unit_test(test_template_many_parts),
+		cmocka_unit_test(test_render_error_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

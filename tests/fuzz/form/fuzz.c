@@ -4,12 +4,8 @@
  * flat object of valid UTF-8 strings within the bounds, and encoding it and decoding the result
  * gives the same object back (so what the gateway writes, it and the next hop read the same way).
  *
- * Built and run by the Makefile's fuzz targets (tests/fuzz/<target>/fuzz.c, <target>.dict, corpus/:
- * `make fuzz`, `make fuzz-replay`); by hand:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_POSIX_C_SOURCE=200809L \
- *       -D_DEFAULT_SOURCE -I. tests/fuzz/form/fuzz.c <every module but gateway/main.c> \
- *       $(pkg-config --cflags --libs ...) -lm -o build/fuzz/fuzz_form
- *   build/fuzz/fuzz_form -dict=tests/fuzz/form/form.dict build/fuzz/new-form tests/fuzz/form/corpus */
+ * Built and run by `make fuzz` / `make fuzz-replay` (tests/fuzz/README.md), or by hand:
+ *   build/fuzz/fuzz_form -dict=tests/fuzz/form/form.dict tests/fuzz/form/corpus */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

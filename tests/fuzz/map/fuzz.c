@@ -1,11 +1,12 @@
 /* fuzz.c (map): the mapping engine on structured input: a mapping file, a NUL byte, then a
  * document. The mapping is compiled (every rule's compile step, paths, namespaces, render); when
  * it compiles, each of its sections maps the document. Whatever maps must be output its own
- * format reads back: JSON that decodes, XML or SOAP that is well-formed. */
+ * format reads back: JSON that decodes, XML or SOAP that is well-formed, a form that parses. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/form.h"
 #include "adapters/json.h"
 #include "adapters/xml.h"
 #include "gateway/map.h"
@@ -37,6 +38,9 @@ static void reads_back(const struct lt_map_section *s, const char *out, size_t l
 		/* A mapping may well write a Fault into Body: it reads back as one. */
 		if (rc < 0 && strcmp(e.code, "upstream.soap_fault") == 0)
 			rc = 0;
+		break;
+	case LT_FMT_FORM:
+		rc = lt_form_decode(out, len, &doc, &e);
 		break;
 	default:
 		rc = 0;
