@@ -58,6 +58,7 @@ def callgrind_route(run, c, stub, tmp, conf, outdir, secs):
     for mode, name in (("yes", "inclusive"), ("no", "self")):
         with open(os.path.join(outdir, f"{c.cid}-callgrind-{name}.txt"), "w") as f:
             f.write(f"# {c.label}: {point['requests']} requests at c=1 under callgrind\n")
+            f.flush()                     # before callgrind_annotate writes to the same file
             subprocess.run(["callgrind_annotate", "--auto=no", f"--inclusive={mode}", "--threshold=99", out], stdout=f, check=True)
     return point
 

@@ -345,20 +345,33 @@ def same(a, b, is_json, key_order=True):
     return a.strip() == b.strip()
 
 
+def settled_size(path):
+    """The record log's size once nginx has stopped appending to it (it writes a request's line
+    after the answer, so a check must not start counting before the previous line is in)."""
+    size, deadline = -1, time.monotonic() + 5
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = os.path.getsize(path) if os.path.exists(path) else 0
+        if now == size:
+            break
+        size = now
+    return size
+
+
 def check_contender(c, record_log, certs):
-    before = os.path.getsize(record_log) if os.path.exists(record_log) else 0
+    before = settled_size(record_log)
     status, data = post(c.url, c.body, c.ctype, certs)
     if status != 200:
         raise BenchError(f"{c.label}: answered HTTP {status} to the dossier: {data[:300]!r}")
     is_json = c.expect_answer.lstrip()[:1] in (b"{", b"[")
     if not same(data, c.expect_answer, is_json, c.key_order):
         raise BenchError(f"{c.label}: wrong answer\n  got:      {data[:400]!r}\n  expected: {c.expect_answer[:400]!r}")
+    after = settled_size(record_log)
     if c.expect_upstream is None:
         return
-    time.sleep(0.2)                      # nginx writes the access line after the answer
     with open(record_log, "rb") as f:
         f.seek(before)
-        lines = [json.loads(line) for line in f.read().splitlines() if line.strip()]
+        lines = [json.loads(line) for line in f.read(after - before).splitlines() if line.strip()]
     bodies = [ln["body"].encode("utf-8") for ln in lines if ln["uri"] == c.up_path]
     if len(bodies) != 1:
         raise BenchError(f"{c.label}: the stub saw {len(bodies)} calls to {c.up_path}, expected 1")
