@@ -30,7 +30,8 @@ static int cmd_check(const char *path)
 	struct lt_config *cfg = NULL;
 	int rc = lt_config_load(path, &cfg, &d);
 
-	lt_diags_print(&d, stderr);
+	/* The report is what check is for: on standard output, so it pipes and greps like a linter's. */
+	lt_diags_print(&d, stdout);
 	if (rc == 0) {
 		printf("%s: ok (%zu listeners, %zu upstreams, %zu routes%s)\n", path, cfg->n_listeners,
 		       cfg->n_upstreams, cfg->n_routes, d.nwarnings ? ", with warnings" : "");
