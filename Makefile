@@ -68,7 +68,7 @@ build/asan/%.o: %.c $(HDRS)
 	@echo "  CC asan $<"
 	@$(CC) $(DEFS) $(INC) $(WARN) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
+build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC test $<"
 	@$(CC) $(DEFS) $(INC) $(WARN) -Wno-missing-prototypes -Wno-write-strings $(ASAN_CFLAGS) $(PKG_CFLAGS) \

@@ -607,8 +607,6 @@ static int rule_add(struct cc *c, const struct lt_ynode *key, const struct lt_yn
 		lt_rule_names(names, sizeof(names));
 		return bad(c, key, "unknown rule '%s' (known: %s, %s)", key->str, FIELD_KEYS, names);
 	}
-	if (def->compile == NULL)
-		return bad(c, key, "rule '%s' is not supported yet", key->str);
 	r.def = def;
 	r.order = def->order;
 	r.line = key->line;

@@ -236,6 +236,31 @@ static int string_of(const struct lt_rule *r, const json_t *v, const struct lt_r
 
 /* ---- type ------------------------------------------------------------------------------------ */
 
+/* The entry of a table of count entries (size bytes each, each starting with its `const char *name`)
+ * that the scalar n names; NULL with "unknown WHAT 'x' (known: a, b)" at n's position otherwise. */
+static const void *name_pick(const struct lt_ynode *n, const void *table, size_t size, size_t count,
+			     const char *code, const char *what, struct lt_err *e)
+{
+	const char *s;
+	char known[256];
+	size_t used = 0;
+
+	if (lt_yget_str(n, &s, e) < 0)
+		return NULL;
+	known[0] = '\0';
+	for (size_t i = 0; i < count; i++) {
+		const char *name = *(const char *const *)((const char *)table + i * size);
+
+		if (strcmp(s, name) == 0)
+			return (const char *)table + i * size;
+		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "", name);
+		if (used >= sizeof(known))
+			used = sizeof(known) - 1;
+	}
+	lt_ynode_err(n, e, code, "unknown %s '%s' (known: %s)", what, s, known);
+	return NULL;
+}
+
 enum ltype { TY_STRING, TY_INTEGER, TY_NUMBER, TY_BOOLEAN };
 
 static const struct type_name {
@@ -251,18 +276,10 @@ static const struct type_name {
 
 static int type_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
 {
-	const char *s;
-
 	(void)field;
-	if (lt_yget_str(n, &s, e) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
-		if (strcmp(s, type_names[i].name) == 0) {
-			*arg = (void *)&type_names[i];
-			return 0;
-		}
-	}
-	return lt_ynode_err(n, e, "mapping.type", "unknown type '%s' (known: string, integer, number, boolean)", s);
+	*arg = (void *)name_pick(n, type_names, sizeof(type_names[0]), sizeof(type_names) / sizeof(type_names[0]),
+				 "mapping.type", "type", e);
+	return *arg != NULL ? 0 : -1;
 }
 
 /* The conversion itself; NULL when v cannot be had as t. Returns a new reference. */
@@ -1000,18 +1017,10 @@ static const struct phone_name {
 
 static int phone_compile(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e)
 {
-	const char *s;
-
 	(void)field;
-	if (lt_yget_str(n, &s, e) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(phone_names) / sizeof(phone_names[0]); i++) {
-		if (strcmp(s, phone_names[i].name) == 0) {
-			*arg = (void *)&phone_names[i];
-			return 0;
-		}
-	}
-	return lt_ynode_err(n, e, "mapping.phone", "unknown phone form '%s' (known: local, international)", s);
+	*arg = (void *)name_pick(n, phone_names, sizeof(phone_names[0]), sizeof(phone_names) / sizeof(phone_names[0]),
+				 "mapping.phone", "phone form", e);
+	return *arg != NULL ? 0 : -1;
 }
 
 /* The national form ("0912345678") of s in nat (at least 16 bytes); -1 when s is not a
@@ -1699,7 +1708,6 @@ static const struct lt_rule_def rule_defs[] = {
 	{ "max_length", LT_RULE_VALIDATE + 1, 0, max_length_compile, max_length_apply, free, NULL },
 	{ "min", LT_RULE_VALIDATE + 2, 0, min_compile, bound_apply, bound_free, NULL },
 	{ "max", LT_RULE_VALIDATE + 3, 0, max_compile, bound_apply, bound_free, NULL },
-	{ "render", LT_RULE_VALIDATE + 10, 0, NULL, NULL, NULL, NULL },
 	{ "hmac", LT_RULE_VALIDATE + 20, 0, hmac_compile, NULL, hmac_free, hmac_sign },
 };
 
@@ -1719,11 +1727,7 @@ size_t lt_rule_names(char *buf, size_t n)
 		return 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(rule_defs) / sizeof(rule_defs[0]); i++) {
-		int w;
-
-		if (rule_defs[i].compile == NULL)
-			continue;
-		w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", rule_defs[i].name);
+		int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", rule_defs[i].name);
 		if (w < 0 || (size_t)w >= n - used)
 			break;
 		used += (size_t)w;

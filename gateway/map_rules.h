@@ -47,7 +47,7 @@ struct lt_rule_def {
 	 * the rule is written in, for rules with modifiers (regex reads its `group` / `matches`).
 	 * Returns 0; 1 when no step is to be made (`trim: false`, or a modifier that its rule
 	 * consumes); or -1 with e filled at n's position, after which whatever was put in *arg is
-	 * still released with free. NULL: a SPEC rule this build does not implement yet. */
+	 * still released with free. */
 	int (*compile)(const struct lt_ynode *n, const struct lt_ynode *field, void **arg, struct lt_err *e);
 	/* Replaces *v (a reference the caller owns; never NULL, possibly JSON null) with the result,
 	 * as a new reference. Must never modify *v in place: it may be shared with the input document

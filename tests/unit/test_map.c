@@ -16,48 +16,9 @@
 
 #define FIX "fixtures/map/"
 #define DVCQG "../../mappings/dvcqg/"
+#include "tests/unit/maptest.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static struct lt_map *load(const char *yaml)
-{
-	struct lt_diags d = { 0 };
-	struct lt_map *m = NULL;
-	int rc = lt_map_parse(FIX "t.yaml", yaml, strlen(yaml), &m, &d);
-
-	if (rc < 0)
-		lt_diags_print(&d, stderr);
-	assert_int_equal(rc, 0);
-	assert_int_equal(d.n, 0);
-	assert_non_null(m);
-	lt_diags_free(&d);
-	return m;
-}
-
-/* Compiling must fail: returns every problem, one per line (caller frees). */
-static char *load_fail(const char *yaml)
-{
-	struct lt_diags d = { 0 };
-	struct lt_map *m = NULL;
-	struct lt_buf b;
-
-	assert_int_equal(lt_map_parse(FIX "t.yaml", yaml, strlen(yaml), &m, &d), -1);
-	assert_null(m);
-	assert_true(d.nerrors > 0);
-	lt_buf_init(&b, 1 << 16);
-	for (size_t i = 0; i < d.n; i++)
-		lt_buf_printf(&b, "%s%s", i ? "\n" : "", d.v[i].text);
-	lt_diags_free(&d);
-	return lt_buf_take(&b, NULL);
-}
-
-static void assert_load_fails(const char *yaml, const char *want)
-{
-	char *got = load_fail(yaml);
-
-	assert_string_equal(got, want);
-	free(got);
-}
 
 /* Vars from a NULL-terminated name, value, name, value, ... list. */
 static const char *get_var(void *ctx, const char *name)

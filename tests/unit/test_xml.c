@@ -17,6 +17,7 @@
 #include "gateway/util.h"
 
 #define FIX "fixtures/xml/"
+#include "tests/unit/maptest.h"
 
 static const struct lt_xml_ns tempuri[] = { { "t", "http://tempuri.org/" } };
 
@@ -74,37 +75,6 @@ static char *slurp(const char *path, size_t *len)
 	if (lt_read_file(path, 1 << 20, &buf, len, &e) < 0)
 		fail_msg("%s", e.msg);
 	return buf;
-}
-
-static struct lt_map *load(const char *yaml)
-{
-	struct lt_diags d = { 0 };
-	struct lt_map *m = NULL;
-	int rc = lt_map_parse(FIX "t.yaml", yaml, strlen(yaml), &m, &d);
-
-	if (rc < 0)
-		lt_diags_print(&d, stderr);
-	assert_int_equal(rc, 0);
-	lt_diags_free(&d);
-	return m;
-}
-
-static void assert_load_fails(const char *yaml, const char *want)
-{
-	struct lt_diags d = { 0 };
-	struct lt_map *m = NULL;
-	struct lt_buf b;
-	char *got;
-
-	assert_int_equal(lt_map_parse(FIX "t.yaml", yaml, strlen(yaml), &m, &d), -1);
-	assert_null(m);
-	lt_buf_init(&b, 1 << 16);
-	for (size_t i = 0; i < d.n; i++)
-		lt_buf_printf(&b, "%s%s", i ? "\n" : "", d.v[i].text);
-	lt_diags_free(&d);
-	got = lt_buf_take(&b, NULL);
-	assert_string_equal(got, want);
-	free(got);
 }
 
 /* Runs m's request (or response) section on input; returns the output (caller frees) or fails. */
