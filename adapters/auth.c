@@ -157,13 +157,10 @@ int lt_auth_login_answer(const struct lt_auth_cfg *a, long status, const char *b
 	return 0;
 }
 
-int lt_auth_refused(const struct lt_auth_cfg *a, long status, const char *body, size_t len)
+int lt_auth_refused_doc(const struct lt_auth_cfg *a, long status, json_t *doc)
 {
-	json_t *doc, *v;
-	json_error_t jerr;
 	char buf[64];
 	const char *text;
-	int refused = 0;
 
 	if (!lt_auth_needs_token(a))
 		return 0;
@@ -172,14 +169,25 @@ int lt_auth_refused(const struct lt_auth_cfg *a, long status, const char *body, 
 	for (size_t i = 0; i < a->n_refresh_status; i++)
 		if (a->refresh_status[i] == status)
 			return 1;
-	if (a->refresh_field == NULL || a->n_refresh_values == 0 || len == 0)
+	if (a->refresh_field == NULL || !json_is_object(doc))
 		return 0;
-	doc = json_loadb(body, len, 0, &jerr);
-	v = json_is_object(doc) ? json_object_get(doc, a->refresh_field) : NULL;
-	text = scalar_text(v, buf, sizeof(buf));
+	text = scalar_text(json_object_get(doc, a->refresh_field), buf, sizeof(buf));
 	for (size_t i = 0; text != NULL && i < a->n_refresh_values; i++)
 		if (strcmp(text, a->refresh_values[i]) == 0)
-			refused = 1;
+			return 1;
+	return 0;
+}
+
+int lt_auth_refused(const struct lt_auth_cfg *a, long status, const char *body, size_t len)
+{
+	json_t *doc = NULL;
+	json_error_t jerr;
+	int refused;
+
+	/* The answer is parsed only when a field could say "refused". */
+	if (lt_auth_needs_token(a) && a->refresh_field != NULL && a->n_refresh_values > 0 && len > 0)
+		doc = json_loadb(body, len, 0, &jerr);
+	refused = lt_auth_refused_doc(a, status, doc);
 	json_decref(doc);
 	return refused;
 }

@@ -36,6 +36,9 @@ int lt_auth_login_answer(const struct lt_auth_cfg *a, long status, const char *b
 /* 1 when an upstream answer says the token was refused (refresh_on: a status, or a top-level field
  * whose value is one of the listed ones), so the token is dropped and the call retried once. */
 int lt_auth_refused(const struct lt_auth_cfg *a, long status, const char *body, size_t len);
+/* The same on an answer already decoded (doc borrowed; NULL when the answer is not JSON), so that a
+ * caller that maps the answer anyway does not parse it twice. */
+int lt_auth_refused_doc(const struct lt_auth_cfg *a, long status, json_t *doc);
 
 /* Puts the token in the outgoing JSON body for put: { body: FIELD }: replaces FIELD where the mapping
  * placed it, else inserts it first. doc is modified in place (must be an object); non-objects are

@@ -435,15 +435,40 @@ static int upstream_fault(const struct lt_map_section *rs, const struct lt_upcal
 	return 1;
 }
 
+/* Maps a 2xx answer with the response section: doc is the answer already decoded (borrowed), or NULL
+ * when it is not (not JSON, or it did not decode: derr says why). */
+static int map_answer(const struct lt_map_section *rs, const struct lt_upcall *call, json_t *doc,
+		      const struct lt_err *derr, char **out, size_t *outlen, struct lt_err *e)
+{
+	json_t *mapped = NULL;
+	int rc;
+
+	if (lt_map_in(rs) != LT_FMT_JSON)
+		return lt_map_run(rs, call->response.data ? call->response.data : "", call->response.len, NULL, out,
+				  outlen, e);
+	if (doc == NULL) {
+		*e = *derr;
+		return -1;
+	}
+	if (lt_map_apply(rs, doc, NULL, &mapped, e) < 0)
+		return -1;
+	rc = lt_map_encode(rs, mapped, out, outlen, e);
+	json_decref(mapped);
+	return rc;
+}
+
 static void on_upstream_done(struct lt_upcall *call, void *arg)
 {
 	struct lt_txn *t = arg;
 	const struct lt_map_section *rs;
-	struct lt_err err;
+	struct lt_err err, derr;
+	json_t *doc = NULL;
 	char *out = NULL;
 	size_t outlen = 0;
+	int refused, rc;
 
 	lt_err_clear(&err);
+	lt_err_clear(&derr);
 	t->upstream_ms = call->elapsed_ms;
 	if (lt_delivery_unhealthy(call->fail, call->status))
 		lt_circuit_failure(&t->up->circuit, lt_mono_ms());
@@ -459,20 +484,27 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 	lt_metrics_upstream(t->up->cfg->name, call->elapsed_ms / 1000.0,
 			    call->status >= 200 && call->status <= 299 ? NULL : "status");
 	t->upstream_status = call->status;
-	if (!t->auth_retried && lt_auth_refused(&t->up->cfg->auth, call->status, call->response.data,
-						call->response.len)) {
+	rs = t->route->map ? lt_map_response(t->route->map) : NULL;
+	/* A JSON answer is decoded once, for the session check and the response mapping alike. */
+	if (rs != NULL && lt_map_in(rs) == LT_FMT_JSON)
+		lt_map_decode(rs, call->response.data ? call->response.data : "", call->response.len, &doc, &derr);
+	refused = rs != NULL && lt_map_in(rs) == LT_FMT_JSON ?
+		  lt_auth_refused_doc(&t->up->cfg->auth, call->status, doc) :
+		  lt_auth_refused(&t->up->cfg->auth, call->status, call->response.data, call->response.len);
+	if (!t->auth_retried && refused) {
 		/* The portal says the session is gone: log in again and resend once. */
 		t->auth_retried = 1;
 		lt_log_info("request %s: upstream '%s' refused the session, logging in again", t->request_id,
 			    t->up->cfg->name);
 		lt_session_refused(&t->up->session, t->token);
 		LT_FREE(t->token);
+		json_decref(doc);
 		if (txn_need_token(t))
 			txn_send(t);
 		return;
 	}
-	rs = t->route->map ? lt_map_response(t->route->map) : NULL;
 	if (call->status < 200 || call->status > 299) {
+		json_decref(doc);
 		/* A SOAP fault comes with HTTP 500: its code and text say more than the status does. */
 		if (rs == NULL || lt_map_in(rs) != LT_FMT_SOAP || !upstream_fault(rs, call, &err))
 			lt_err_set(&err, 502, "upstream.status", "upstream '%s' answered HTTP %ld", t->up->cfg->name,
@@ -485,8 +517,9 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 			  call->response.data ? call->response.data : "", call->response.len);
 		return;
 	}
-	if (lt_map_run(rs, call->response.data ? call->response.data : "", call->response.len, NULL, &out, &outlen,
-		       &err) < 0) {
+	rc = map_answer(rs, call, doc, &derr, &out, &outlen, &err);
+	json_decref(doc);
+	if (rc < 0) {
 		/* The upstream's answer, not the caller's request, failed: that is a bad gateway. */
 		lt_err_wrap(&err, 502, strncmp(err.code, "upstream.", 9) == 0 ? NULL : "upstream.bad_response",
 			    "upstream '%s' answer could not be mapped", t->up->cfg->name);

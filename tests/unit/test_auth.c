@@ -99,6 +99,24 @@ static void refusal_by_status_or_field(void **state)
 	assert_false(lt_auth_refused(&a, 500, "not json", 8));
 }
 
+/* The decoded-answer form says the same as the bytes form (the pipeline decodes a JSON answer once). */
+static void refusal_on_a_decoded_answer(void **state)
+{
+	struct lt_auth_cfg a = login_cfg(NULL);
+	struct lt_auth_cfg none = { .type = LT_AUTH_NONE };
+	json_t *expired = json_pack("{s:s,s:s}", "error_code", "-1", "message", "Session hết hạn");
+	json_t *fine = json_pack("{s:i}", "error_code", 0);
+
+	(void)state;
+	assert_true(lt_auth_refused_doc(&a, 200, expired));
+	assert_false(lt_auth_refused_doc(&a, 200, fine));
+	assert_true(lt_auth_refused_doc(&a, 401, NULL));      /* by status, whatever the body */
+	assert_false(lt_auth_refused_doc(&a, 200, NULL));     /* not JSON: nothing to read */
+	assert_false(lt_auth_refused_doc(&none, 401, expired)); /* no token, nothing to refuse */
+	json_decref(expired);
+	json_decref(fine);
+}
+
 static void token_goes_where_the_mapping_put_it_else_first(void **state)
 {
 	struct lt_auth_cfg a = login_cfg(NULL);
@@ -156,6 +174,7 @@ int main(void)
 		cmocka_unit_test(static_headers),
 		cmocka_unit_test(login_request_and_answer),
 		cmocka_unit_test(refusal_by_status_or_field),
+		cmocka_unit_test(refusal_on_a_decoded_answer),
 		cmocka_unit_test(token_goes_where_the_mapping_put_it_else_first),
 		cmocka_unit_test(oauth2_client_credentials),
 	};
