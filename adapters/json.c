@@ -406,6 +406,11 @@ static int scan_string(struct parser *p)
 
 	p->str_nul = 0;
 	for (;;) {
+		uint64_t w;
+
+		/* Plain ASCII eight bytes at a time, then byte by byte up to what is not plain. */
+		while (n - i >= 8 && (memcpy(&w, b + i, 8), (lt_json_special8(w) | (w & 0x8080808080808080ULL)) == 0))
+			i += 8;
 		while (i < n && str_class[b[i]] == 0)
 			i++;
 		if (i >= n)
@@ -414,6 +419,17 @@ static int scan_string(struct parser *p)
 		case 1:
 			goto done;
 		case 4:
+			/* Two- and three-byte characters without the checks that only the rarer lead
+			 * bytes need (E0 and ED bound their second byte; F0-F4 are four bytes). */
+			if (b[i] >= 0xc2 && b[i] <= 0xdf && n - i >= 2 && (b[i + 1] & 0xc0) == 0x80) {
+				i += 2;
+				continue;
+			}
+			if (b[i] >= 0xe1 && b[i] <= 0xef && b[i] != 0xed && n - i >= 3 && (b[i + 1] & 0xc0) == 0x80 &&
+			    (b[i + 2] & 0xc0) == 0x80) {
+				i += 3;
+				continue;
+			}
 			if ((k = utf8_at(p, i)) == 0)
 				return TOK_INVALID;
 			i += k;

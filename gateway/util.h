@@ -39,6 +39,17 @@ int lt_buf_puts(struct lt_buf *b, const char *s);
 int lt_buf_putc(struct lt_buf *b, char c);
 int lt_buf_printf(struct lt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int lt_buf_vprintf(struct lt_buf *b, const char *fmt, va_list ap);
+/* Nonzero when one of the 8 bytes of w (loaded with memcpy) is '"', '\\' or below 0x20: the bytes
+ * a JSON string cannot hold as they are. The JSON scanners test eight bytes at a time with it
+ * (each term is the classic "has a zero byte" test, exact for "any"). */
+static inline uint64_t lt_json_special8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
+}
+
 /* Appends s as the inside of a JSON string (quotes not added), escaping as RFC 8259 requires. */
 int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n);
 void lt_buf_reset(struct lt_buf *b);        /* len = 0, keeps memory and max, clears overflow */

@@ -214,6 +214,29 @@ static void test_encode_compact_utf8_escapes(void **state)
 	assert_encodes(json_array(), "[]");
 }
 
+/* Strings are scanned eight bytes at a time: a character to escape is found at every offset of
+ * a word and across words, and bytes that need no escape (DEL, UTF-8) are left as they are. */
+static void test_encode_escapes_at_every_offset(void **state)
+{
+	static const struct { const char *in, *out; } chars[] = {
+		{ "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" }, { "\x1f", "\\u001f" }, { "\x01", "\\u0001" },
+		{ "\x7f", "\x7f" }, { "\xc3\xa9", "\xc3\xa9" }, { " ", " " },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++) {
+		for (size_t at = 0; at <= 20; at++) {
+			char in[64], want[64];
+
+			snprintf(in, sizeof(in), "%.*s%s%.*s", (int)at, "xxxxxxxxxxxxxxxxxxxx", chars[c].in, (int)(20 - at),
+				 "yyyyyyyyyyyyyyyyyyyy");
+			snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, "xxxxxxxxxxxxxxxxxxxx", chars[c].out,
+				 (int)(20 - at), "yyyyyyyyyyyyyyyyyyyy");
+			assert_encodes(json_string(in), want);
+		}
+	}
+}
+
 static void test_encode_reals_shortest(void **state)
 {
 	(void)state;
@@ -323,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_depth_bound),
 		cmocka_unit_test(test_brackets_in_strings_do_not_count),
 		cmocka_unit_test(test_encode_compact_utf8_escapes),
+		cmocka_unit_test(test_encode_escapes_at_every_offset),
 		cmocka_unit_test(test_encode_reals_shortest),
 		cmocka_unit_test(test_real_text_round_trips),
 		cmocka_unit_test(test_json_test_suite),
