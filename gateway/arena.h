@@ -39,6 +39,8 @@
  * - The store thread and queue mode (gateway/callback.c): a message is encoded to bytes
  *   (lt_map_encode: malloc'd buffer) and its strings copied with lt_xstrdup before it is handed to
  *   the store thread; the store thread never sets an arena, so whatever it allocates is heap.
+ *   The store's completions (on_stored, on_status) run on the loop outside any step: they build
+ *   no tree, only answer, and the transaction they end frees its arena at once.
  * - Delivery (gateway/delivery.c): jobs start from store completions and timers, outside any
  *   transaction (heap); its only tree is a temporary one in place_body_token, whose encoding goes
  *   through lt_json_dumps.
