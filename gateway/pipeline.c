@@ -149,16 +149,21 @@ void lt_http_send(struct evhttp_request *req, int status, const char *ctype, con
 		  const char *request_id)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "X-Request-Id", request_id);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (out != NULL)
-		evbuffer_add(out, body, len);
-	evhttp_send_reply(req, status, NULL, out);
-	if (out != NULL)
-		evbuffer_free(out);
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	evhttp_send_reply(req, status, NULL, NULL);
+	/* evhttp leaves the status line and headers in one evbuffer chain and the body in another, and
+	 * bufferevent_openssl makes one SSL_write per chain: two TLS records, two write()s and two TCP
+	 * segments per answer. Joining the chains before the write event runs (it runs on a later
+	 * loop pass) sends the answer as one record. The plain listener's writev gathers chains
+	 * already, so only TLS pays for the copy. */
+	if (bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL)
+		evbuffer_pullup(bufferevent_get_output(bev), -1);
 }
 
 void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, const char *request_id)
