@@ -8,6 +8,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "gateway/pipeline.h"
+#include "gateway/arena.h"
 #include "gateway/callback.h"
 #include "gateway/delivery.h"
 #include "gateway/log.h"
@@ -23,6 +24,7 @@
 struct lt_txn {
 	struct lt_server *srv;
 	struct lt_gen *gen;                  /* one reference, for the transaction's life */
+	struct lt_arena *arena;              /* its jansson trees (gateway/arena.h); NULL when off */
 	struct evhttp_request *req;
 	const struct lt_route_cfg *route;    /* borrowed from gen */
 	struct lt_upstream_rt *up;           /* borrowed from gen */
@@ -158,6 +160,7 @@ static void txn_free(struct lt_txn *t)
 	free(t->path);
 	lt_upcall_release(&t->call);
 	lt_gen_unref(t->gen);
+	lt_arena_free(t->arena);
 	free(t);
 	srv->inflight--;
 }
@@ -288,14 +291,16 @@ static void txn_collect_masked(struct lt_txn *t, const struct lt_map_section *rs
 static void on_token(void *arg, const char *token, const struct lt_err *err)
 {
 	struct lt_txn *t = arg;
+	struct lt_arena *prev = lt_arena_enter(t->arena);
 
 	if (err != NULL) {
 		txn_fail(t, err);
-		return;
+	} else {
+		free(t->token);
+		t->token = lt_xstrdup(token);
+		txn_send(t);
 	}
-	free(t->token);
-	t->token = lt_xstrdup(token);
-	txn_send(t);
+	lt_arena_leave(prev);
 }
 
 /* Gets the token when the upstream needs one; 1 when it is there now, 0 when the transaction will
@@ -436,9 +441,8 @@ static int map_answer(const struct lt_map_section *rs, const struct lt_upcall *c
 	return rc;
 }
 
-static void on_upstream_done(struct lt_upcall *call, void *arg)
+static void upstream_answer(struct lt_upcall *call, struct lt_txn *t)
 {
-	struct lt_txn *t = arg;
 	const struct lt_map_section *rs;
 	struct lt_err err, derr;
 	json_t *doc = NULL;
@@ -509,6 +513,16 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 	free(out);
 }
 
+/* A step of the transaction: its trees go into its arena. */
+static void on_upstream_done(struct lt_upcall *call, void *arg)
+{
+	struct lt_txn *t = arg;
+	struct lt_arena *prev = lt_arena_enter(t->arena);
+
+	upstream_answer(call, t);
+	lt_arena_leave(prev);
+}
+
 static void cb_reply(void *txn, int status, const char *ctype, const char *body, size_t len)
 {
 	txn_reply(txn, status, ctype, body, len);
@@ -535,9 +549,8 @@ static struct lt_cbreq txn_cbreq(struct lt_txn *t)
 	return r;
 }
 
-void lt_pipeline_handle(struct evhttp_request *req, void *arg)
+static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, struct lt_arena *arena)
 {
-	struct lt_listener_rt *l = arg;
 	struct lt_server *srv = l->srv;
 	struct lt_txn *t = lt_xcalloc(1, sizeof(*t));
 	struct lt_gen *gen = srv->gen;
@@ -552,6 +565,7 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 	srv->inflight++;
 	t->srv = srv;
 	t->gen = lt_gen_ref(gen);
+	t->arena = arena;
 	t->req = req;
 	t->t0_us = lt_mono_us();
 	t->method = method_name(evhttp_request_get_command(req));
@@ -677,4 +691,15 @@ fail:
 	if (err.status == 405 && allow[0] != '\0')
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
 	txn_fail(t, &err);
+}
+
+/* The transaction's first step; every later one (on_upstream_done, on_token) enters its arena too. */
+void lt_pipeline_handle(struct evhttp_request *req, void *arg)
+{
+	struct lt_listener_rt *l = arg;
+	struct lt_arena *arena = lt_arena_txn_new(l->srv->gen->cfg->gateway.limits.max_body);
+	struct lt_arena *prev = lt_arena_enter(arena);
+
+	txn_start(req, l, arena);
+	lt_arena_leave(prev);
 }
