@@ -4,6 +4,7 @@
 
 #include "adapters/auth.h"
 #include "adapters/json.h"
+#include "gateway/arena.h"
 #include "gateway/util.h"
 
 int lt_auth_needs_token(const struct lt_auth_cfg *a)
@@ -98,7 +99,7 @@ int lt_auth_login_request(const struct lt_auth_cfg *a, const char *upstream_url,
 	}
 	if (a->type != LT_AUTH_LOGIN)
 		return lt_err_set(e, 500, "internal", "this upstream does not log in");
-	*body = json_dumps(a->login_body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	*body = lt_json_dumps(a->login_body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (*body == NULL)
 		return lt_err_set(e, 500, "internal", "cannot encode the login request");
 	*body_len = strlen(*body);

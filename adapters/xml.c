@@ -5,9 +5,8 @@
  * a parser context whose SAX callbacks stop the parse at the first DOCTYPE, past the depth bound
  * and past the element bound, so that a hostile document costs one cheap partial pass and never
  * a big tree. Without a DOCTYPE no entity can be declared, which closes XXE, billion laughs and
- * quadratic blowup at once. Writing builds a libxml2 tree with text nodes (escaped when saved;
- * xmlNewChild with content would read `&` as an entity reference and drop data) and saves it
- * unformatted as UTF-8. */
+ * quadratic blowup at once. Writing emits the text directly, escaped exactly as libxml2 would
+ * save the same tree (see the encoding section). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/uri.h>
-#include <libxml/xmlsave.h>
 
 #include "adapters/json.h"
 #include "adapters/xml.h"
@@ -424,6 +422,36 @@ static long prefix_index(const char *name, const struct lt_xml_ns *ns, size_t nn
 	return -2;
 }
 
+/* XML 1.0 fifth edition § 2.3 (NameStartChar, NameChar), without ':': the rules libxml2's
+ * parser applies, so that every name we write reads back. (xmlValidateNCName follows the fourth
+ * edition's narrower tables and refused names the parser accepts: the fuzzer found U+02CE.) */
+static int ncname_char(uint32_t c, int first)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= 0xC0 && c <= 0xD6) ||
+	    (c >= 0xD8 && c <= 0xF6) || (c >= 0xF8 && c <= 0x2FF) || (c >= 0x370 && c <= 0x37D) ||
+	    (c >= 0x37F && c <= 0x1FFF) || (c >= 0x200C && c <= 0x200D) || (c >= 0x2070 && c <= 0x218F) ||
+	    (c >= 0x2C00 && c <= 0x2FEF) || (c >= 0x3001 && c <= 0xD7FF) || (c >= 0xF900 && c <= 0xFDCF) ||
+	    (c >= 0xFDF0 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0xEFFFF))
+		return 1;
+	return !first && (c == '-' || c == '.' || (c >= '0' && c <= '9') || c == 0xB7 || (c >= 0x300 && c <= 0x36F) ||
+			  (c >= 0x203F && c <= 0x2040));
+}
+
+static int ncname_ok(const char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		uint32_t c;
+		size_t k = lt_json_utf8_next(s + i, len - i, &c);
+
+		if (k == 0 || !ncname_char(c, i == 0))
+			return 0;
+		i += k;
+	}
+	return len > 0;
+}
+
 int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, size_t nns, char *why, size_t n)
 {
 	const char *colon, *local;
@@ -436,7 +464,7 @@ int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, si
 		snprintf(why, n, "prefix '%.*s' in '%s' is not declared in namespaces", (int)(colon - name), name, name);
 		return -1;
 	}
-	if (xmlValidateNCName((const xmlChar *)local, 0) != 0) {
+	if (!ncname_ok(local)) {
 		snprintf(why, n, "'%s' is not an XML %s name", local, attr ? "attribute" : "element");
 		return -1;
 	}
@@ -457,12 +485,26 @@ int lt_xml_uri_check(const char *uri, char *why, size_t n)
 
 /* ---- encoding ---------------------------------------------------------------------------------- */
 
+/* The writer emits text directly, byte for byte what libxml2's xmlSaveTree (UTF-8, unformatted,
+ * XML_SAVE_AS_XML) writes for the tree the document model describes: the mapping's names as
+ * written ("t:Local"), every namespace declared on the root, `<a/>` for an element without
+ * children, text escaped as xmlEscapeContent does (& < > and CR), attribute values as
+ * xmlBufAttrSerializeTxtContent does for a document without an encoding (also " TAB LF CR, and
+ * non-ASCII as &#xHEX;). Building a libxml2 tree to print it cost more than half of a SOAP
+ * mapping's time (bench/NOTES.md); the fuzz targets check, on every input, that libxml2 reading
+ * our output and saving it again gives the same bytes (tests/fuzz/roundtrip.h). */
 struct enc {
 	const struct lt_xml_opts *o;
-	xmlDocPtr doc;
-	xmlNsPtr *ns;            /* o->ns[i] as declared on the root */
+	struct lt_buf out;
 	struct lt_buf path;      /* output path of the value being written: "a.b[].c" */
 	struct lt_err *e;
+};
+
+/* One element being written: its start tag stays open (attributes may still come) until the
+ * first child is written. */
+struct elem {
+	const char *name;        /* as written, without '@' */
+	int open;                /* "<name ..." written, '>' not yet */
 };
 
 static int enc_fail(struct enc *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -480,18 +522,13 @@ static int enc_fail(struct enc *x, const char *fmt, ...)
 	return -1;
 }
 
-/* Checks name and splits it into its declared namespace and local part. */
-static int enc_name(struct enc *x, const char *name, int attr, xmlNsPtr *ns, const char **local)
+/* Checks a mapping's element or attribute name (prefix declared, local part an NCName). */
+static int enc_name(struct enc *x, const char *name, int attr)
 {
 	char why[LT_ERR_MSG / 2];
-	long i;
 
 	if (lt_xml_name_check(name, attr, x->o->ns, x->o->nns, why, sizeof(why)) < 0)
 		return enc_fail(x, "cannot write XML: %s", why);
-	name += attr;
-	i = prefix_index(name, x->o->ns, x->o->nns);
-	*ns = i >= 0 ? x->ns[i] : NULL;
-	*local = i >= 0 ? strchr(name, ':') + 1 : name;
 	return 0;
 }
 
@@ -517,21 +554,76 @@ static int is_cdata(const struct enc *x)
 	return 0;
 }
 
+/* Appends s with the bytes that need it replaced; runs of plain bytes go in one copy. */
+static void put_escaped(struct lt_buf *b, const char *s, size_t len, int attr)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep;
+		char hex[16];
+
+		switch (c) {
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '&': rep = "&amp;"; break;
+		case '\r': rep = "&#13;"; break;
+		case '"': rep = attr ? "&quot;" : NULL; break;
+		case '\n': rep = attr ? "&#10;" : NULL; break;
+		case '\t': rep = attr ? "&#9;" : NULL; break;
+		default: rep = NULL; break;
+		}
+		if (rep == NULL && attr && c >= 0x80) {
+			uint32_t cp;
+			size_t n = lt_json_utf8_next(s + i, len - i, &cp);
+
+			if (n > 0) {
+				snprintf(hex, sizeof(hex), "&#x%X;", (unsigned)cp);
+				lt_buf_append(b, s + run, i - run);
+				lt_buf_puts(b, hex);
+				i += n - 1;
+				run = i + 1;
+			}
+			continue;
+		}
+		if (rep == NULL)
+			continue;
+		lt_buf_append(b, s + run, i - run);
+		lt_buf_puts(b, rep);
+		run = i + 1;
+	}
+	lt_buf_append(b, s + run, len - run);
+}
+
 /* A CDATA section cannot hold "]]>": end it after "]]" and start the next with ">". */
-static void add_cdata(struct enc *x, xmlNodePtr el, const char *s, size_t len)
+static void put_cdata(struct lt_buf *b, const char *s, size_t len)
 {
 	size_t start = 0;
 
 	for (size_t i = 0; i + 2 < len; i++) {
 		if (s[i] == ']' && s[i + 1] == ']' && s[i + 2] == '>') {
-			xmlAddChild(el, xmlNewCDataBlock(x->doc, (const xmlChar *)s + start, (int)(i + 2 - start)));
+			lt_buf_puts(b, "<![CDATA[");
+			lt_buf_append(b, s + start, i + 2 - start);
+			lt_buf_puts(b, "]]>");
 			start = i + 2;
 		}
 	}
-	xmlAddChild(el, xmlNewCDataBlock(x->doc, (const xmlChar *)s + start, (int)(len - start)));
+	lt_buf_puts(b, "<![CDATA[");
+	lt_buf_append(b, s + start, len - start);
+	lt_buf_puts(b, "]]>");
 }
 
-static int add_text(struct enc *x, xmlNodePtr el, json_t *v)
+/* Ends el's start tag before its first child. */
+static void elem_content(struct enc *x, struct elem *el)
+{
+	if (el->open) {
+		lt_buf_putc(&x->out, '>');
+		el->open = 0;
+	}
+}
+
+static int add_text(struct enc *x, struct elem *el, json_t *v)
 {
 	char buf[40];
 	const char *s;
@@ -541,53 +633,77 @@ static int add_text(struct enc *x, xmlNodePtr el, json_t *v)
 		return enc_fail(x, "cannot write XML: a list or an object cannot be text");
 	if (!xml_chars_ok(s, len))
 		return enc_fail(x, "cannot write XML: the text holds a control character XML 1.0 cannot carry");
-	if (len > LT_XML_MAX_OUTPUT)
-		return lt_err_set(x->e, 500, "xml.encode", "the XML document would pass %u bytes", LT_XML_MAX_OUTPUT);
-	if (is_cdata(x))
-		add_cdata(x, el, s, len);
-	else if (len > 0)
-		xmlAddChild(el, xmlNewDocTextLen(x->doc, (const xmlChar *)s, (int)len));
+	if (is_cdata(x)) {
+		elem_content(x, el);
+		put_cdata(&x->out, s, len);
+	} else if (len > 0) {
+		elem_content(x, el);
+		put_escaped(&x->out, s, len, 0);
+	}
 	return 0;
 }
 
-static int fill(struct enc *x, xmlNodePtr el, json_t *v);
+static int fill(struct enc *x, struct elem *el, json_t *v);
 
-static int add_element(struct enc *x, xmlNodePtr parent, const char *key, json_t *v)
+static int add_element(struct enc *x, struct elem *parent, const char *key, json_t *v)
 {
-	xmlNsPtr ns;
-	const char *local;
-	xmlNodePtr el;
+	struct elem el = { key, 1 };
 
-	if (enc_name(x, key, 0, &ns, &local) < 0)
+	if (enc_name(x, key, 0) < 0)
 		return -1;
-	/* Not xmlNewChild: with content it reads text as markup, and without a namespace it puts the
-	 * child in its parent's. An unprefixed name is in no namespace. */
-	el = xmlNewDocNode(x->doc, ns, (const xmlChar *)local, NULL);
-	xmlAddChild(parent, el);
-	return fill(x, el, v);
+	elem_content(x, parent);
+	lt_buf_putc(&x->out, '<');
+	lt_buf_puts(&x->out, key);
+	if (fill(x, &el, v) < 0)
+		return -1;
+	if (el.open) {
+		lt_buf_puts(&x->out, "/>");
+	} else {
+		lt_buf_puts(&x->out, "</");
+		lt_buf_puts(&x->out, key);
+		lt_buf_putc(&x->out, '>');
+	}
+	return 0;
 }
 
-static int add_attribute(struct enc *x, xmlNodePtr el, const char *key, json_t *v)
+static int add_attribute(struct enc *x, const char *key, json_t *v)
 {
-	char buf[40], *z;
-	const char *s, *local;
+	char buf[40];
+	const char *s;
 	size_t len;
-	xmlNsPtr ns;
 
-	if (enc_name(x, key, 1, &ns, &local) < 0)
+	if (enc_name(x, key, 1) < 0)
 		return -1;
 	if (lt_json_scalar_text(v, "", buf, sizeof(buf), &s, &len) < 0)
 		return enc_fail(x, "cannot write XML: attribute '%s' needs a scalar value", key);
 	if (!xml_chars_ok(s, len) || memchr(s, '\0', len) != NULL)
 		return enc_fail(x, "cannot write XML: the text holds a control character XML 1.0 cannot carry");
-	z = lt_xstrndup(s, len);
-	xmlNewNsProp(el, ns, (const xmlChar *)local, (const xmlChar *)z);   /* escaped when saved */
-	free(z);
+	lt_buf_putc(&x->out, ' ');
+	lt_buf_puts(&x->out, key + 1);
+	lt_buf_puts(&x->out, "=\"");
+	put_escaped(&x->out, s, len, 1);
+	lt_buf_putc(&x->out, '"');
 	return 0;
 }
 
-/* Writes v as the content of el. */
-static int fill(struct enc *x, xmlNodePtr el, json_t *v)
+static void path_push(struct enc *x, size_t mark, const char *key)
+{
+	if (mark > 0)
+		lt_buf_putc(&x->path, '.');
+	lt_buf_puts(&x->path, key);
+}
+
+static void path_pop(struct enc *x, size_t mark)
+{
+	x->path.len = mark;
+	if (x->path.data != NULL)
+		x->path.data[mark] = '\0';
+}
+
+/* Writes v as the content of el, whose start tag is open: the attributes first (a start tag
+ * holds them all), then text and child elements in the object's order. So when an attribute and
+ * a child are both unwritable, the attribute's failure is the one reported. */
+static int fill(struct enc *x, struct elem *el, json_t *v)
 {
 	size_t mark = x->path.len, i;
 	const char *key;
@@ -596,16 +712,20 @@ static int fill(struct enc *x, xmlNodePtr el, json_t *v)
 	if (!json_is_object(v))
 		return add_text(x, el, v);
 	json_object_foreach(v, key, item) {
+		if (key[0] != '@')
+			continue;
+		path_push(x, mark, key);
+		if (add_attribute(x, key, item) < 0)
+			return -1;
+		path_pop(x, mark);
+	}
+	json_object_foreach(v, key, item) {
 		int rc = 0;
 
-		/* The path only names the field in an error, yet it is kept for every element: two
-		 * appends, not printf (which cost a third of writing the VNPT invoice). */
-		if (mark)
-			lt_buf_putc(&x->path, '.');
-		lt_buf_puts(&x->path, key);
-		if (key[0] == '@') {
-			rc = add_attribute(x, el, key, item);
-		} else if (strcmp(key, "#text") == 0) {
+		if (key[0] == '@')
+			continue;
+		path_push(x, mark, key);
+		if (strcmp(key, "#text") == 0) {
 			rc = add_text(x, el, item);
 		} else if (json_is_array(item)) {
 			json_t *one;
@@ -624,95 +744,80 @@ static int fill(struct enc *x, xmlNodePtr el, json_t *v)
 		}
 		if (rc < 0)
 			return -1;
-		x->path.len = mark;
-		if (x->path.data != NULL)
-			x->path.data[mark] = '\0';
+		path_pop(x, mark);
 	}
 	return 0;
 }
 
-/* The root element (inside Body for SOAP), every mapping namespace declared on it. */
-static int make_root(struct enc *x, xmlNodePtr *root)
+/* libxml2's xmlBufWriteQuotedString, for namespace URIs. */
+static void put_quoted(struct lt_buf *b, const char *s)
 {
-	xmlNodePtr parent = NULL, el;
-	xmlNsPtr ns;
-	const char *local;
-
-	if (x->o->soap) {
-		xmlNodePtr env = xmlNewDocNode(x->doc, NULL, (const xmlChar *)"Envelope", NULL);
-		xmlNsPtr sns = xmlNewNs(env, (const xmlChar *)(x->o->soap == 12 ? LT_SOAP12_NS : LT_SOAP11_NS),
-					(const xmlChar *)"soap");
-
-		xmlSetNs(env, sns);
-		xmlDocSetRootElement(x->doc, env);
-		parent = xmlNewChild(env, sns, (const xmlChar *)"Body", NULL);
+	if (strchr(s, '"') == NULL) {
+		lt_buf_putc(b, '"');
+		lt_buf_puts(b, s);
+		lt_buf_putc(b, '"');
+	} else if (strchr(s, '\'') == NULL) {
+		lt_buf_putc(b, '\'');
+		lt_buf_puts(b, s);
+		lt_buf_putc(b, '\'');
+	} else {
+		lt_buf_putc(b, '"');
+		for (; *s != '\0'; s++)
+			if (*s == '"')
+				lt_buf_puts(b, "&quot;");
+			else
+				lt_buf_putc(b, *s);
+		lt_buf_putc(b, '"');
 	}
-	el = xmlNewDocNode(x->doc, NULL, (const xmlChar *)"root", NULL);
-	if (parent != NULL)
-		xmlAddChild(parent, el);
-	else
-		xmlDocSetRootElement(x->doc, el);
-	for (size_t i = 0; i < x->o->nns; i++)
-		x->ns[i] = xmlNewNs(el, (const xmlChar *)x->o->ns[i].uri, (const xmlChar *)x->o->ns[i].prefix);
-	if (enc_name(x, x->o->root, 0, &ns, &local) < 0)
-		return -1;
-	xmlNodeSetName(el, (const xmlChar *)local);
-	xmlSetNs(el, ns);
-	*root = el;
-	return 0;
-}
-
-static int save(struct enc *x, char **out, size_t *len)
-{
-	static const char decl[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
-	xmlBufferPtr b = xmlBufferCreate();
-	xmlSaveCtxtPtr sc;
-	size_t n, d = x->o->decl ? sizeof(decl) - 1 : 0;
-
-	if (b == NULL || (sc = xmlSaveToBuffer(b, "UTF-8", XML_SAVE_NO_DECL | XML_SAVE_AS_XML)) == NULL) {
-		xmlBufferFree(b);
-		return lt_err_set(x->e, 500, "xml.encode", "cannot write XML (out of memory)");
-	}
-	xmlSaveTree(sc, xmlDocGetRootElement(x->doc));
-	if (xmlSaveClose(sc) < 0) {
-		xmlBufferFree(b);
-		return lt_err_set(x->e, 500, "xml.encode", "cannot write XML");
-	}
-	n = (size_t)xmlBufferLength(b);
-	if (n + d > LT_XML_MAX_OUTPUT) {
-		xmlBufferFree(b);
-		return lt_err_set(x->e, 500, "xml.encode", "the XML document would pass %u bytes", LT_XML_MAX_OUTPUT);
-	}
-	*out = lt_xmalloc(n + d + 1);
-	memcpy(*out, decl, d);
-	memcpy(*out + d, xmlBufferContent(b), n);
-	(*out)[n + d] = '\0';
-	if (len != NULL)
-		*len = n + d;
-	xmlBufferFree(b);
-	return 0;
 }
 
 int lt_xml_encode(json_t *doc, const struct lt_xml_opts *o, char **out, size_t *len, struct lt_err *e)
 {
-	struct enc x = { o, NULL, NULL, { 0 }, e };
-	xmlNodePtr root;
+	static const char decl[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+	struct enc x = { o, { 0 }, { 0 }, e };
+	struct elem root = { o->root, 1 };
+	const char *soap = o->soap == 12 ? LT_SOAP12_NS : LT_SOAP11_NS;
 	int rc;
 
-	pthread_once(&init_once, init);
-	xmlSetGenericErrorFunc(NULL, silent);
 	if (!json_is_object(doc))
 		return lt_err_set(e, 500, "xml.encode", "an XML document is written from an object");
-	x.doc = xmlNewDoc((const xmlChar *)"1.0");
-	x.ns = lt_xcalloc(o->nns ? o->nns : 1, sizeof(*x.ns));
+	lt_buf_init(&x.out, LT_XML_MAX_OUTPUT + (o->decl ? sizeof(decl) - 1 : 0));
 	lt_buf_init(&x.path, PATH_MAX_LEN);
-	rc = make_root(&x, &root);
+	if (o->decl)
+		lt_buf_puts(&x.out, decl);
+	if (o->soap) {
+		lt_buf_puts(&x.out, "<soap:Envelope xmlns:soap=");
+		put_quoted(&x.out, soap);
+		lt_buf_puts(&x.out, "><soap:Body>");
+	}
+	rc = enc_name(&x, o->root, 0);
+	if (rc == 0) {
+		lt_buf_putc(&x.out, '<');
+		lt_buf_puts(&x.out, o->root);
+		for (size_t i = 0; i < o->nns; i++) {
+			lt_buf_puts(&x.out, " xmlns:");
+			lt_buf_puts(&x.out, o->ns[i].prefix);
+			lt_buf_putc(&x.out, '=');
+			put_quoted(&x.out, o->ns[i].uri);
+		}
+		rc = fill(&x, &root, doc);
+	}
+	if (rc == 0) {
+		if (root.open) {
+			lt_buf_puts(&x.out, "/>");
+		} else {
+			lt_buf_puts(&x.out, "</");
+			lt_buf_puts(&x.out, o->root);
+			lt_buf_putc(&x.out, '>');
+		}
+		if (o->soap)
+			lt_buf_puts(&x.out, "</soap:Body></soap:Envelope>");
+		if (x.out.overflow)
+			rc = lt_err_set(e, 500, "xml.encode", "the XML document would pass %u bytes", LT_XML_MAX_OUTPUT);
+	}
 	if (rc == 0)
-		rc = fill(&x, root, doc);
-	if (rc == 0)
-		rc = save(&x, out, len);
+		*out = lt_buf_take(&x.out, len);
+	lt_buf_free(&x.out);
 	lt_buf_free(&x.path);
-	free(x.ns);
-	xmlFreeDoc(x.doc);
 	return rc;
 }

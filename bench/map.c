@@ -4,6 +4,8 @@
  * calls lt_map_run (decode + apply + encode) in a loop for a bounded CPU time, then times the three
  * steps alone, and prints one JSON line for bench/run.py. CPU time of this thread is measured, not
  * wall time, so another process sharing the core slows the loop but does not skew µs per map.
+ * Each iteration runs in a transaction's arena, as a request does in the gateway (gateway/arena.h);
+ * LT_ARENA=0 times it with jansson's own malloc/free instead.
  *
  *   build/release/bench/map MAPPING DOCUMENT SECONDS [--response]
  */
@@ -11,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "gateway/arena.h"
 #include "gateway/map.h"
 #include "gateway/util.h"
 
 #define BATCH 64
+/* The gateway's default body limit, which sets a transaction arena's bound. */
+#define MAX_BODY (1024u * 1024)
 
 static double cpu_now(void)
 {
@@ -51,6 +56,7 @@ static void step_once(enum step st, const struct lt_map_section *s, const char *
 	char *out = NULL;
 	size_t outlen = 0;
 	int rc = 0;
+	struct lt_arena *arena = lt_arena_txn_new(MAX_BODY), *prev = lt_arena_enter(arena);
 
 	switch (st) {
 	case STEP_RUN:
@@ -70,6 +76,8 @@ static void step_once(enum step st, const struct lt_map_section *s, const char *
 		die_err("mapping failed", &e);
 	json_decref(doc);
 	free(out);
+	lt_arena_leave(prev);
+	lt_arena_free(arena);
 }
 
 /* Runs a step in batches until secs of CPU time have passed; returns µs per iteration. */
@@ -101,6 +109,7 @@ int main(int argc, char **argv)
 	size_t len = 0, outlen = 0;
 	long iters = 0;
 
+	lt_arena_install();
 	if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "--response") != 0)) {
 		fprintf(stderr, "usage: %s MAPPING DOCUMENT SECONDS [--response]\n", argv[0]);
 		return 2;

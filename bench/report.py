@@ -45,6 +45,11 @@ def goals(runs, hwm):
         ("lienthong p99 at c=50 ≤ 1.25× nginx's", ratios(runs, "lt", "nginx", 50, "p99_ms"), 1.25, False),
         ("lienthong ≥ 5× the Node gateway's requests/s (c=50)", ratios(runs, "lt", "node", 50, "rps"), 5.0, True),
         ("lienthong ≥ 3× njs's requests/s (c=50)", ratios(runs, "lt", "njs", 50, "rps"), 3.0, True),
+        # On this box the stub shares the servers' core, so requests/s ≈ 1e6 / (gateway + stub µs) and
+        # no gateway can reach 5× Node's requests/s (nginx passthrough itself does ~3.5×): the same
+        # two goals read as CPU per request are shown too (NOTES.md § "5× Node").
+        ("(read as CPU) Node's CPU per request ≥ 5× lienthong's (c=50)", ratios(runs, "node", "lt", 50, "cpu_ms_per_1k"), 5.0, True),
+        ("(read as CPU) njs's CPU per request ≥ 3× lienthong's (c=50)", ratios(runs, "njs", "lt", 50, "cpu_ms_per_1k"), 3.0, True),
         ("mutual TLS both sides: lienthong ≥ 0.8× nginx TLS requests/s (c=50)",
          ratios(runs, "lt-tls", "nginx-tls", 50, "rps"), 0.8, True),
     ]

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include "gateway/delivery.h"
+#include "gateway/arena.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
 #include "gateway/server.h"
@@ -216,7 +217,7 @@ static void place_body_token(struct job *j)
 	doc = json_loadb(j->msg.body, j->msg.body_len, 0, NULL);
 	if (json_is_object(doc)) {
 		lt_auth_place_body(auth, doc, j->token);
-		out = json_dumps(doc, JSON_COMPACT);
+		out = lt_json_dumps(doc, JSON_COMPACT);
 		if (out != NULL) {
 			free(j->call.body);
 			j->call.body = out;

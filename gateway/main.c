@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 
+#include "gateway/arena.h"
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/map.h"
@@ -143,7 +144,7 @@ static int cmd_map(int argc, char **argv)
 	if (lt_map_out(s) == LT_FMT_JSON) {
 		json_error_t jerr;
 		json_t *doc = json_loadb(out, outlen, JSON_DECODE_ANY, &jerr);
-		char *pretty = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
+		char *pretty = doc ? lt_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
 
 		fputs(pretty ? pretty : out, stdout);
 		fputc('\n', stdout);
@@ -202,6 +203,8 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "run";
 	int first = 2, bad = 0, rc;
 
+	/* Before any json_t exists: every block jansson frees must carry the allocator's header. */
+	lt_arena_install();
 	if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--help") != 0) {
 		cmd = "run";
 		first = 1;

@@ -6,15 +6,16 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/rand.h>
 
 #include "gateway/pipeline.h"
+#include "gateway/arena.h"
 #include "gateway/callback.h"
 #include "gateway/delivery.h"
 #include "gateway/log.h"
 #include "gateway/map.h"
 #include "gateway/mask.h"
 #include "gateway/metrics.h"
+#include "gateway/reqid.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -23,6 +24,7 @@
 struct lt_txn {
 	struct lt_server *srv;
 	struct lt_gen *gen;                  /* one reference, for the transaction's life */
+	struct lt_arena *arena;              /* its jansson trees (gateway/arena.h); NULL when off */
 	struct evhttp_request *req;
 	const struct lt_route_cfg *route;    /* borrowed from gen */
 	struct lt_upstream_rt *up;           /* borrowed from gen */
@@ -75,25 +77,13 @@ static int reqid_ok(const char *s)
 
 void lt_request_id(struct evhttp_request *req, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
 	const char *given = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
-	unsigned char rnd[16];
 
 	if (given != NULL && reqid_ok(given)) {
 		snprintf(buf, REQID_MAX + 1, "%s", given);
 		return;
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		/* Uniqueness, not secrecy, is what a request id needs. */
-		uint64_t t = lt_mono_us() ^ (uint64_t)(uintptr_t)req;
-		memcpy(rnd, &t, sizeof(t));
-		memcpy(rnd + 8, &t, sizeof(t));
-	}
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		buf[2 * i] = hex[rnd[i] >> 4];
-		buf[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	buf[2 * sizeof(rnd)] = '\0';
+	lt_reqid_new(buf);
 }
 
 static int all_zero(const char *s, size_t n)
@@ -109,10 +99,8 @@ static int all_zero(const char *s, size_t n)
  * access line and every upstream call carries one. */
 static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	const char *tp = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
-	unsigned char rnd[24];
-	size_t len, k = 0;
+	size_t len;
 
 	if (tp != NULL && (len = strlen(tp)) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&
 	    strncmp(tp, "ff", 2) != 0 && !all_zero(tp + 3, 32) && !all_zero(tp + 36, 16)) {
@@ -125,38 +113,31 @@ static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 			return;
 		}
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		uint64_t t = lt_mono_us() ^ (uint64_t)(uintptr_t)req;
-
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i + 1);
-	}
-	rnd[0] |= 1;            /* never all zero */
-	rnd[16] |= 1;
-	k = (size_t)snprintf(buf, n, "00-");
-	for (size_t i = 0; i < sizeof(rnd) && k + 2 < n; i++) {
-		if (i == 16)
-			buf[k++] = '-';
-		buf[k++] = hex[rnd[i] >> 4];
-		buf[k++] = hex[rnd[i] & 15];
-	}
-	snprintf(buf + k, n - k, "-00");
+	if (n > LT_TRACEPARENT_LEN)
+		lt_traceparent_new(buf);
+	else
+		buf[0] = '\0';
 }
 
 void lt_http_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
 		  const char *request_id)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "X-Request-Id", request_id);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (out != NULL)
-		evbuffer_add(out, body, len);
-	evhttp_send_reply(req, status, NULL, out);
-	if (out != NULL)
-		evbuffer_free(out);
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	evhttp_send_reply(req, status, NULL, NULL);
+	/* evhttp leaves the status line and headers in one evbuffer chain and the body in another, and
+	 * bufferevent_openssl makes one SSL_write per chain: two TLS records, two write()s and two TCP
+	 * segments per answer. Joining the chains before the write event runs (it runs on a later
+	 * loop pass) sends the answer as one record. The plain listener's writev gathers chains
+	 * already, so only TLS pays for the copy. */
+	if (bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL)
+		evbuffer_pullup(bufferevent_get_output(bev), -1);
 }
 
 void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, const char *request_id)
@@ -179,6 +160,7 @@ static void txn_free(struct lt_txn *t)
 	free(t->path);
 	lt_upcall_release(&t->call);
 	lt_gen_unref(t->gen);
+	lt_arena_free(t->arena);
 	free(t);
 	srv->inflight--;
 }
@@ -309,14 +291,16 @@ static void txn_collect_masked(struct lt_txn *t, const struct lt_map_section *rs
 static void on_token(void *arg, const char *token, const struct lt_err *err)
 {
 	struct lt_txn *t = arg;
+	struct lt_arena *prev = lt_arena_enter(t->arena);
 
 	if (err != NULL) {
 		txn_fail(t, err);
-		return;
+	} else {
+		free(t->token);
+		t->token = lt_xstrdup(token);
+		txn_send(t);
 	}
-	free(t->token);
-	t->token = lt_xstrdup(token);
-	txn_send(t);
+	lt_arena_leave(prev);
 }
 
 /* Gets the token when the upstream needs one; 1 when it is there now, 0 when the transaction will
@@ -457,9 +441,8 @@ static int map_answer(const struct lt_map_section *rs, const struct lt_upcall *c
 	return rc;
 }
 
-static void on_upstream_done(struct lt_upcall *call, void *arg)
+static void upstream_answer(struct lt_upcall *call, struct lt_txn *t)
 {
-	struct lt_txn *t = arg;
 	const struct lt_map_section *rs;
 	struct lt_err err, derr;
 	json_t *doc = NULL;
@@ -530,6 +513,16 @@ static void on_upstream_done(struct lt_upcall *call, void *arg)
 	free(out);
 }
 
+/* A step of the transaction: its trees go into its arena. */
+static void on_upstream_done(struct lt_upcall *call, void *arg)
+{
+	struct lt_txn *t = arg;
+	struct lt_arena *prev = lt_arena_enter(t->arena);
+
+	upstream_answer(call, t);
+	lt_arena_leave(prev);
+}
+
 static void cb_reply(void *txn, int status, const char *ctype, const char *body, size_t len)
 {
 	txn_reply(txn, status, ctype, body, len);
@@ -556,9 +549,8 @@ static struct lt_cbreq txn_cbreq(struct lt_txn *t)
 	return r;
 }
 
-void lt_pipeline_handle(struct evhttp_request *req, void *arg)
+static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, struct lt_arena *arena)
 {
-	struct lt_listener_rt *l = arg;
 	struct lt_server *srv = l->srv;
 	struct lt_txn *t = lt_xcalloc(1, sizeof(*t));
 	struct lt_gen *gen = srv->gen;
@@ -573,6 +565,7 @@ void lt_pipeline_handle(struct evhttp_request *req, void *arg)
 	srv->inflight++;
 	t->srv = srv;
 	t->gen = lt_gen_ref(gen);
+	t->arena = arena;
 	t->req = req;
 	t->t0_us = lt_mono_us();
 	t->method = method_name(evhttp_request_get_command(req));
@@ -698,4 +691,15 @@ fail:
 	if (err.status == 405 && allow[0] != '\0')
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
 	txn_fail(t, &err);
+}
+
+/* The transaction's first step; every later one (on_upstream_done, on_token) enters its arena too. */
+void lt_pipeline_handle(struct evhttp_request *req, void *arg)
+{
+	struct lt_listener_rt *l = arg;
+	struct lt_arena *arena = lt_arena_txn_new(l->srv->gen->cfg->gateway.limits.max_body);
+	struct lt_arena *prev = lt_arena_enter(arena);
+
+	txn_start(req, l, arena);
+	lt_arena_leave(prev);
 }

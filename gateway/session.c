@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "gateway/session.h"
+#include "gateway/arena.h"
 #include "gateway/log.h"
 #include "adapters/auth.h"
 
@@ -94,7 +95,7 @@ static void login_done(struct lt_upcall *call, void *arg)
 	 * generation that owns it. */
 }
 
-static void start_login(struct lt_session *s, struct lt_upclient *c)
+static void login_start(struct lt_session *s, struct lt_upclient *c)
 {
 	struct lt_err err;
 	const char *ctype;
@@ -126,6 +127,17 @@ static void start_login(struct lt_session *s, struct lt_upclient *c)
 fail:
 	lt_upcall_release(&s->call);
 	wake_all(s, &err);
+}
+
+/* The login belongs to the session, not to the transaction that happened to need the token first:
+ * it runs outside that transaction's arena (gateway/arena.h), and so do the waiters it wakes when it
+ * cannot start (each waiter enters its own). */
+static void start_login(struct lt_session *s, struct lt_upclient *c)
+{
+	struct lt_arena *prev = lt_arena_enter(NULL);
+
+	login_start(s, c);
+	lt_arena_leave(prev);
 }
 
 const char *lt_session_token(struct lt_session *s, struct lt_upclient *c, struct lt_session_wait *w,
