@@ -402,15 +402,23 @@ static int scan_string(struct parser *p)
 	const unsigned char *b = (const unsigned char *)p->buf;
 	size_t i = p->pos, run = i, n = p->len, k;
 	struct scratch *s = NULL;
-	char bad[64] = "";
+	char bad[64];
 
+	bad[0] = '\0';
 	p->str_nul = 0;
 	for (;;) {
-		uint64_t w;
+		uint64_t w, mask;
 
-		/* Plain ASCII eight bytes at a time, then byte by byte up to what is not plain. */
-		while (n - i >= 8 && (memcpy(&w, b + i, 8), (lt_json_special8(w) | (w & 0x8080808080808080ULL)) == 0))
+		/* Plain ASCII eight bytes at a time, straight to the first byte that is not; byte
+		 * by byte in the last few. */
+		while (n - i >= 8) {
+			memcpy(&w, b + i, 8);
+			if ((mask = lt_json_special8(w) | (w & 0x8080808080808080ULL)) != 0) {
+				i += lt_json_first8(mask);
+				break;
+			}
 			i += 8;
+		}
 		while (i < n && str_class[b[i]] == 0)
 			i++;
 		if (i >= n)
@@ -863,6 +871,16 @@ static size_t int_text(json_int_t v, char *buf)
 
 static void put_str(struct lt_buf *b, const char *s, size_t n)
 {
+	/* Nearly every string needs no escape: then it goes in with its quotes in one copy. */
+	if (n + 2 < b->cap - b->len && n + 2 <= b->max - b->len && !b->overflow && lt_json_plain_len(s, n) == n) {
+		char *d = b->data + b->len;
+
+		d[0] = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		b->len += n + 2;
+		return;
+	}
 	put1(b, '"');
 	lt_buf_json_str(b, s, n);
 	put1(b, '"');
