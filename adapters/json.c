@@ -413,7 +413,7 @@ static int scan_string(struct parser *p)
 		 * by byte in the last few. */
 		while (n - i >= 8) {
 			memcpy(&w, b + i, 8);
-			if ((mask = lt_json_special8(w) | (w & 0x8080808080808080ULL)) != 0) {
+			if ((mask = lt_json_special8(w) | (w & LT_WORD_HIGHS)) != 0) {
 				i += lt_json_first8(mask);
 				break;
 			}

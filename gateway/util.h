@@ -39,15 +39,28 @@ int lt_buf_puts(struct lt_buf *b, const char *s);
 int lt_buf_putc(struct lt_buf *b, char c);
 int lt_buf_printf(struct lt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int lt_buf_vprintf(struct lt_buf *b, const char *fmt, va_list ap);
-/* Nonzero when one of the 8 bytes of w (loaded with memcpy) is '"', '\\' or below 0x20: the bytes
- * a JSON string cannot hold as they are. The JSON scanners test eight bytes at a time with it
- * (each term is the classic "has a zero byte" test, exact for "any"). */
+/* Tests on the 8 bytes of a word loaded with memcpy, for scanners that skip plain text eight
+ * bytes at a time. Each is the classic "has a zero byte" test: nonzero exactly when some byte
+ * matches, and its lowest flag (0x80 in that byte) marks the first byte that does. */
+#define LT_WORD_ONES 0x0101010101010101ULL
+#define LT_WORD_HIGHS 0x8080808080808080ULL
+
+static inline uint64_t lt_word_has_below(uint64_t w, unsigned char n)   /* a byte < n (n <= 128) */
+{
+	return (w - LT_WORD_ONES * n) & ~w & LT_WORD_HIGHS;
+}
+
+static inline uint64_t lt_word_has_byte(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (LT_WORD_ONES * c);
+
+	return (x - LT_WORD_ONES) & ~x & LT_WORD_HIGHS;
+}
+
+/* A '"', a '\\' or a byte below 0x20: what a JSON string cannot hold as it is. */
 static inline uint64_t lt_json_special8(uint64_t w)
 {
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-
-	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
+	return lt_word_has_below(w, 0x20) | lt_word_has_byte(w, '"') | lt_word_has_byte(w, '\\');
 }
 
 /* Where the first flagged byte of a word is (0-7), for a nonzero mask made of lt_json_special8
