@@ -619,7 +619,8 @@ static int key_ok(struct parser *p, json_t *obj)
 		fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
 		return 0;
 	}
-	if (json_object_getn(obj, p->str, p->str_len) == NULL)
+	/* An object's first key cannot be a duplicate: no hash lookup for it. */
+	if (json_object_size(obj) == 0 || json_object_getn(obj, p->str, p->str_len) == NULL)
 		return 1;
 	if (raw > NEAR_MAX)
 		fail_at(p, p->pos, "duplicate key");
