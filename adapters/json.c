@@ -604,7 +604,7 @@ static int next_token(struct parser *p)
 			return p->tok = scan_word(p);
 		/* Anything else is an invalid token of one character, which must be decodable. */
 		k = b[i] < 0x80 ? 1 : utf8_at(p, i);
-		p->pos = i + (k ? k : 0);
+		p->pos = i + k;
 		return p->tok = TOK_INVALID;
 	}
 }
@@ -629,15 +629,14 @@ static int key_ok(struct parser *p, json_t *obj)
 	return 0;
 }
 
-/* jansson's constructors return NULL only when out of memory: the gateway's policy is to abort
- * then (gateway/util.h), as lt_xmalloc does. */
-static json_t *made(json_t *v)
+/* jansson's constructors return NULL, and its setters -1, only when out of memory: the
+ * gateway's policy is to abort then (gateway/util.h), as lt_xmalloc does. */
+static void need(int ok)
 {
-	if (v == NULL) {
+	if (!ok) {
 		fprintf(stderr, "lienthong: out of memory decoding JSON\n");
 		abort();
 	}
-	return v;
 }
 
 /* The grammar, with an explicit stack of the open arrays and objects. Each new value goes into
@@ -691,13 +690,13 @@ value:
 		fail_tok(p, "unexpected token");
 		goto refused;
 	}
-	made(v);
+	need(v != NULL);
 	if (top == NULL)
 		root = v;
 	else if (json_is_array(top))
-		made(json_array_append_new(top, v) == 0 ? top : NULL);
+		need(json_array_append_new(top, v) == 0);
 	else
-		made(json_object_setn_new_nocheck(top, key, klen, v) == 0 ? top : NULL);
+		need(json_object_setn_new_nocheck(top, key, klen, v) == 0);
 	if (json_is_object(v) || json_is_array(v)) {
 		stack[depth++] = top = v;
 		next_token(p);
