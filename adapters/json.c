@@ -702,13 +702,7 @@ value:
 		next_token(p);
 		if (p->tok == (json_is_object(v) ? '}' : ']'))
 			goto closed;
-		if (json_is_object(v))
-			goto key;
-		if (p->tok == TOK_EOF) {
-			fail_tok(p, "']' expected");
-			goto refused;
-		}
-		goto value;
+		goto member;
 	}
 next:
 	if (top == NULL) {
@@ -721,13 +715,7 @@ next:
 	next_token(p);
 	if (p->tok == ',') {
 		next_token(p);
-		if (json_is_object(top))
-			goto key;
-		if (p->tok == TOK_EOF) {
-			fail_tok(p, "']' expected");
-			goto refused;
-		}
-		goto value;
+		goto member;
 	}
 	if (p->tok != (json_is_object(top) ? '}' : ']')) {
 		fail_tok(p, json_is_object(top) ? "'}' expected" : "']' expected");
@@ -737,6 +725,16 @@ closed:
 	depth--;
 	top = depth > 0 ? stack[depth - 1] : NULL;
 	goto next;
+member:
+	/* What comes after '{', '[' or ',': a key, or an array item (the end of the input here is
+	 * jansson's "']' expected", not the "unexpected token" a missing value gets elsewhere). */
+	if (json_is_object(top))
+		goto key;
+	if (p->tok == TOK_EOF) {
+		fail_tok(p, "']' expected");
+		goto refused;
+	}
+	goto value;
 key:
 	if (p->tok != TOK_STRING) {
 		fail_tok(p, "string or '}' expected");
