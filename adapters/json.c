@@ -340,59 +340,50 @@ static size_t scan_escape(struct parser *p, size_t i, struct scratch *s, char *b
 {
 	const unsigned char *b = (const unsigned char *)p->buf;
 	long v, v2;
-	char c;
+	int c;
 
 	if (i + 1 >= p->len) {
 		fail_ctx(p, p->len, 0, "invalid escape");
 		return 0;
 	}
-	switch (b[i + 1]) {
-	case '"': c = '"'; break;
-	case '\\': c = '\\'; break;
-	case '/': c = '/'; break;
-	case 'b': c = '\b'; break;
-	case 'f': c = '\f'; break;
-	case 'n': c = '\n'; break;
-	case 'r': c = '\r'; break;
-	case 't': c = '\t'; break;
-	case 'u':
-		if ((v = escape_hex(p, i + 2)) < 0)
-			return 0;
-		if (v >= 0xdc00 && v <= 0xdfff) {
-			if (bad[0] == '\0')
-				snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
-			return 6;
+	if (b[i + 1] != 'u') {
+		if ((c = lt_json_unescape_letter(b[i + 1])) >= 0) {
+			scratch_reserve(s, 1);
+			s->data[s->len++] = (char)c;
+			return 2;
 		}
-		if (v < 0xd800 || v > 0xdbff) {
-			scratch_reserve(s, 4);
-			s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)v);
-			p->str_nul |= v == 0;
-			return 6;
-		}
-		if (i + 7 >= p->len || b[i + 6] != '\\' || b[i + 7] != 'u') {
-			if (bad[0] == '\0')
-				snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
-			return 6;
-		}
-		if ((v2 = escape_hex(p, i + 8)) < 0)
-			return 0;
-		if (v2 < 0xdc00 || v2 > 0xdfff) {
-			if (bad[0] == '\0')
-				snprintf(bad, badn, "invalid Unicode '\\u%04lX\\u%04lX'", (unsigned long)v,
-					 (unsigned long)v2);
-			return 12;
-		}
-		scratch_reserve(s, 4);
-		s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)(((v - 0xd800) << 10) + (v2 - 0xdc00) + 0x10000));
-		return 12;
-	default:
 		if (b[i + 1] < 0x80 || utf8_at(p, i + 1) > 0)
 			fail_ctx(p, i + 2, 0, "invalid escape");
 		return 0;
 	}
-	scratch_reserve(s, 1);
-	s->data[s->len++] = c;
-	return 2;
+	if ((v = escape_hex(p, i + 2)) < 0)
+		return 0;
+	if (v >= 0xdc00 && v <= 0xdfff) {
+		if (bad[0] == '\0')
+			snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
+		return 6;
+	}
+	if (v < 0xd800 || v > 0xdbff) {
+		scratch_reserve(s, 4);
+		s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)v);
+		p->str_nul |= v == 0;
+		return 6;
+	}
+	if (i + 7 >= p->len || b[i + 6] != '\\' || b[i + 7] != 'u') {
+		if (bad[0] == '\0')
+			snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
+		return 6;
+	}
+	if ((v2 = escape_hex(p, i + 8)) < 0)
+		return 0;
+	if (v2 < 0xdc00 || v2 > 0xdfff) {
+		if (bad[0] == '\0')
+			snprintf(bad, badn, "invalid Unicode '\\u%04lX\\u%04lX'", (unsigned long)v, (unsigned long)v2);
+		return 12;
+	}
+	scratch_reserve(s, 4);
+	s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)(((v - 0xd800) << 10) + (v2 - 0xdc00) + 0x10000));
+	return 12;
 }
 
 /* A string whose opening quote was just consumed. Plain runs are skipped in one loop; only a

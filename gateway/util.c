@@ -179,6 +179,28 @@ size_t lt_json_plain_len(const char *s, size_t n)
 	return i;
 }
 
+static const char json_escapes[][2] = {
+	{ '"', '"' }, { '\\', '\\' }, { 'n', '\n' }, { 'r', '\r' }, { 't', '\t' }, { 'b', '\b' }, { 'f', '\f' },
+	{ '/', '/' },
+};
+
+char lt_json_escape_letter(unsigned char c)
+{
+	/* '/' is last: never written escaped, so it is not looked up here. */
+	for (size_t i = 0; i + 1 < sizeof(json_escapes) / sizeof(json_escapes[0]); i++)
+		if ((unsigned char)json_escapes[i][1] == c)
+			return json_escapes[i][0];
+	return 0;
+}
+
+int lt_json_unescape_letter(unsigned char letter)
+{
+	for (size_t i = 0; i < sizeof(json_escapes) / sizeof(json_escapes[0]); i++)
+		if ((unsigned char)json_escapes[i][0] == letter)
+			return (unsigned char)json_escapes[i][1];
+	return -1;
+}
+
 int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -187,24 +209,17 @@ int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n)
 	/* Runs that need no escaping (nearly all text) go in with one append each. */
 	while ((k = lt_json_plain_len(s + i, n - i)) < n - i) {
 		unsigned char c = (unsigned char)s[i + k];
-		const char *esc;
-		char u[7];
+		char esc[6] = { '\\', lt_json_escape_letter(c) };
 
 		lt_buf_append(b, s + i, k);
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		default:
-			u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-			u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = '\0';
-			esc = u;
+		if (esc[1] != 0) {
+			lt_buf_append(b, esc, 2);
+		} else {
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			lt_buf_append(b, esc, 6);
 		}
-		lt_buf_puts(b, esc);
 		i += k + 1;
 	}
 	return lt_buf_append(b, s + i, n - i);

@@ -81,6 +81,12 @@ static inline unsigned lt_json_first8(uint64_t mask)
  * '"', '\\' or control character; n when there is none. */
 size_t lt_json_plain_len(const char *s, size_t n);
 
+/* JSON's two-character escapes, one table for the writer and the reader: the letter after the
+ * backslash for byte c ('\n' -> 'n'), or 0 when c has none; and the byte a letter stands for
+ * ('n' -> '\n', also '/', which is read but never written), or -1. */
+char lt_json_escape_letter(unsigned char c);
+int lt_json_unescape_letter(unsigned char letter);
+
 /* Appends s as the inside of a JSON string (quotes not added), escaping as RFC 8259 requires. */
 int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n);
 void lt_buf_reset(struct lt_buf *b);        /* len = 0, keeps memory and max, clears overflow */

@@ -220,6 +220,7 @@ static void test_encode_escapes_at_every_offset(void **state)
 {
 	static const struct { const char *in, *out; } chars[] = {
 		{ "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" }, { "\x1f", "\\u001f" }, { "\x01", "\\u0001" },
+		{ "\t", "\\t" }, { "\r", "\\r" }, { "\b", "\\b" }, { "\f", "\\f" }, { "/", "/" },
 		{ "\x7f", "\x7f" }, { "\xc3\xa9", "\xc3\xa9" }, { " ", " " },
 	};
 
