@@ -88,7 +88,8 @@ void lt_arena_reset(struct lt_arena *a);
 /* n bytes aligned as malloc's, owned by the arena (never freed alone); NULL when the bound would
  * be passed. */
 void *lt_arena_alloc(struct lt_arena *a, size_t n);
-/* Bytes handed out (headers included) and bytes held in chunks, for tests and tuning. */
+/* Bytes taken from the chunks (block headers, red zones and the unused ends of filled chunks
+ * included) and bytes held in chunks, for tests and tuning. */
 size_t lt_arena_used(const struct lt_arena *a);
 size_t lt_arena_size(const struct lt_arena *a);
 
