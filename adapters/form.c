@@ -6,17 +6,7 @@
 #include "adapters/form.h"
 #include "adapters/json.h"
 #include "gateway/map_rules.h"
-
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "gateway/util.h"
 
 static int form_fail(struct lt_err *e, size_t at, const char *name, const char *reason)
 {
@@ -37,11 +27,11 @@ static const char *unescape(const char *s, size_t n, struct lt_buf *b, size_t *b
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			if (i + 2 >= n || unhex(s[i + 1]) < 0 || unhex(s[i + 2]) < 0) {
+			if (i + 2 >= n || lt_hex_digit(s[i + 1]) < 0 || lt_hex_digit(s[i + 2]) < 0) {
 				*bad = i;
 				return "'%' is not followed by two hex digits";
 			}
-			c = unhex(s[i + 1]) << 4 | unhex(s[i + 2]);
+			c = lt_hex_digit(s[i + 1]) << 4 | lt_hex_digit(s[i + 2]);
 			if (c == 0) {
 				*bad = i;
 				return "%00 is not allowed";

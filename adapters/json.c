@@ -1,9 +1,15 @@
-/* json.c: strict JSON decoding (jansson behind a cheap pre-scan) and the compact writer.
+/* json.c: strict JSON decoding (our own one-pass parser building jansson trees) and the compact
+ * writer.
  *
- * jansson does the real parsing; the pre-scan in front of it exists for the three things
- * jansson 2.14 does not refuse on its own or refuses too late: a UTF-8 byte order mark, a NUL
- * byte (json_loadb stops at it and accepts "123\0", JSONTestSuite n_multidigit_number_then_00),
- * and nesting deeper than LT_JSON_MAX_DEPTH (jansson's own bound is 2048 recursive calls). */
+ * The decoder reads the byte buffer once and builds the json_t tree directly; jansson's own
+ * json_loadb reads byte by byte through a stream callback and copied every string through a
+ * growing buffer, which made it half of lienthong's CPU per request (bench/NOTES.md). The refusals
+ * jansson 2.14 did not make on its own are still made, before anything else and wherever they are
+ * in the buffer: a UTF-8 byte order mark, a NUL byte (json_loadb stopped at it and accepted "123\0",
+ * JSONTestSuite n_multidigit_number_then_00), and nesting deeper than LT_JSON_MAX_DEPTH. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,20 +19,15 @@
 
 #define ENCODE_MAX_DEPTH (2 * LT_JSON_MAX_DEPTH)
 
-static int refuse(struct lt_err *e, int line, int col, const char *reason)
-{
-	return lt_err_set(e, 400, "json.invalid", "invalid JSON at line %d column %d: %s", line, col, reason);
-}
-
 /* One pass over the bytes, aware of strings only so far as to skip brackets inside them. It
- * need not understand invalid input: whatever it lets through, jansson refuses. */
-static int prescan(const char *buf, size_t len, struct lt_err *e)
+ * need not understand invalid input: whatever it lets through, the parser refuses. */
+int lt_json_prescan(const char *buf, size_t len, struct lt_err *e)
 {
 	int line = 1, col = 0, depth = 0, in_str = 0, esc = 0;
 	char reason[64];
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		return refuse(e, 1, 1, "byte order mark is not allowed");
+		return lt_json_refuse(e, 1, 1, "byte order mark is not allowed");
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
 
@@ -38,7 +39,7 @@ static int prescan(const char *buf, size_t len, struct lt_err *e)
 			continue;
 		}
 		if (c == '\0')
-			return refuse(e, line, col, "NUL byte");
+			return lt_json_refuse(e, line, col, "NUL byte");
 		if (in_str) {
 			if (esc)
 				esc = 0;
@@ -53,7 +54,7 @@ static int prescan(const char *buf, size_t len, struct lt_err *e)
 		} else if (c == '[' || c == '{') {
 			if (++depth > LT_JSON_MAX_DEPTH) {
 				snprintf(reason, sizeof(reason), "nesting deeper than %d levels", LT_JSON_MAX_DEPTH);
-				return refuse(e, line, col, reason);
+				return lt_json_refuse(e, line, col, reason);
 			}
 		} else if ((c == ']' || c == '}') && depth > 0) {
 			depth--;
@@ -95,6 +96,30 @@ size_t lt_json_utf8_next(const char *str, size_t n, uint32_t *cp)
 	return len;
 }
 
+size_t lt_json_utf8_put(char *p, uint32_t c)
+{
+	if (c < 0x80) {
+		p[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		p[0] = (char)(0xc0 | (c >> 6));
+		p[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		p[0] = (char)(0xe0 | (c >> 12));
+		p[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		p[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	p[0] = (char)(0xf0 | (c >> 18));
+	p[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	p[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	p[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
 /* jansson quotes the offending input ("near '...'"); the message travels in a JSON error
  * envelope and into logs, so bytes that are not printable UTF-8 become '?'. */
 static void clean_text(char *dst, size_t n, const char *src)
@@ -119,51 +144,642 @@ static void clean_text(char *dst, size_t n, const char *src)
 	dst[o] = '\0';
 }
 
-/* jansson's duplicate-key text is "duplicate object key near '"KEY"'": keep KEY only. */
-static void duplicate_reason(char *dst, size_t n, const char *text)
+int lt_json_refuse(struct lt_err *e, int line, int col, const char *reason)
 {
-	const char *p = strstr(text, "near '\""), *end;
-	char key[160];
+	char clean[LT_ERR_MSG / 2];
 
-	if (p == NULL || (end = strrchr(text, '"')) == NULL || end < p + 7) {
-		snprintf(dst, n, "duplicate key");
-		return;
+	clean_text(clean, sizeof(clean), reason);
+	/* A position people read starts at 1, also for an empty document. */
+	return lt_err_set(e, 400, "json.invalid", "invalid JSON at line %d column %d: %s", line > 0 ? line : 1,
+			  col > 0 ? col : 1, clean);
+}
+
+/* ---- The decoder ----------------------------------------------------------------------------
+ *
+ * One pass over the bytes builds the jansson tree directly: no stream callback, strings without
+ * escapes copied once from the input, objects filled with json_object_setn_new_nocheck after an
+ * explicit duplicate check. It refuses exactly what the previous decoder (the pre-scan, then
+ * jansson's json_loadb with JSON_REJECT_DUPLICATES | JSON_DECODE_ANY) refused, and reports the
+ * same line, column and reason: callers and users match on those messages, and
+ * tests/unit/test_json_diff.c checks the two against each other. So the lexer below follows
+ * jansson 2.14's where that shows: which token an error is reported at, how far it had read
+ * (`pos`, the bytes consumed, which gives line and column), and the token's text so far
+ * (buf[start..pos), quoted as "near '...'" when it is at most 20 bytes, as jansson does).
+ * Line and column are computed from `pos` only when something is refused. */
+
+enum {
+	TOK_INVALID = -1, TOK_EOF = 0,   /* '{' '}' '[' ']' ':' ',' stand for themselves */
+	TOK_STRING = 256, TOK_INTEGER, TOK_REAL, TOK_TRUE, TOK_FALSE, TOK_NULL,
+};
+
+#define NEAR_MAX 20                  /* jansson quotes a token's text up to this many bytes */
+#define SCRATCH_SMALL 256
+/* Said of \u0000 in a key or a value alike; jansson's own text named its flag JSON_ALLOW_NUL. */
+#define NUL_ESCAPE_REASON "\\u0000 is not allowed in strings"
+
+/* Where escaped strings are decoded; two of them, so that an object key survives the scan of
+ * its value. */
+struct scratch {
+	char *data;
+	size_t len, cap;
+	char small[SCRATCH_SMALL];
+};
+
+struct parser {
+	const char *buf;
+	size_t len;
+	size_t pos;          /* bytes consumed */
+	size_t start;        /* the current token's first byte */
+	int tok;
+	const char *str;     /* TOK_STRING: its value (in buf or in a scratch), str_len bytes */
+	size_t str_len;
+	int str_nul;         /* it holds a \u0000 */
+	int str_in_scratch;
+	json_int_t ival;
+	double rval;
+	struct scratch sc[2];
+	int cur;             /* the scratch the next escaped string goes to */
+	/* The refusal, once there is one: the first one wins, as in jansson. */
+	int failed;
+	size_t err_pos;
+	char reason[128];
+};
+
+/* Byte classes inside a string: 0 plain, 1 '"', 2 '\\', 3 a control character, 4 not ASCII. */
+static const unsigned char str_class[256] = {
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+/* Records the refusal: reason as given, at pos. The first one wins, as in jansson. Returns
+ * TOK_INVALID for the lexer's convenience. */
+static int fail_at(struct parser *p, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct parser *p, size_t pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failed)
+		return TOK_INVALID;
+	p->failed = 1;
+	p->err_pos = pos;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+	return TOK_INVALID;
+}
+
+/* The same with the current token's text so far as context, the way jansson words it: "near
+ * '...'" up to NEAR_MAX bytes, nothing past that, and "near end of file" when there is no token
+ * text, except for undecodable bytes (utf8 set), which jansson reports bare. */
+static int fail_ctx(struct parser *p, size_t pos, int utf8, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail_ctx(struct parser *p, size_t pos, int utf8, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[96];
+	size_t near = pos - p->start;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (near > NEAR_MAX || (near == 0 && utf8))
+		return fail_at(p, pos, "%s", msg);
+	if (near == 0)
+		return fail_at(p, pos, "%s near end of file", msg);
+	return fail_at(p, pos, "%s near '%.*s'", msg, (int)near, p->buf + p->start);
+}
+
+/* The parser's refusals come after the token they are about: at its end, quoting it. */
+static int fail_tok(struct parser *p, const char *msg)
+{
+	return fail_ctx(p, p->pos, 0, "%s", msg);
+}
+
+static int fail_utf8(struct parser *p, size_t at)
+{
+	return fail_ctx(p, at, 1, "unable to decode byte 0x%x", (unsigned char)p->buf[at]);
+}
+
+/* The length of the valid UTF-8 character at buf[at], or 0 (the refusal recorded). */
+static size_t utf8_at(struct parser *p, size_t at)
+{
+	size_t k = lt_json_utf8_next(p->buf + at, p->len - at, NULL);
+
+	if (k == 0)
+		fail_utf8(p, at);
+	return k;
+}
+
+/* A byte read past the end of a number or a word is read, as jansson does, to learn that the
+ * token ended: when it starts an undecodable sequence, that is the refusal. */
+static int lookahead_ok(struct parser *p)
+{
+	return p->pos >= p->len || (unsigned char)p->buf[p->pos] < 0x80 || utf8_at(p, p->pos) > 0;
+}
+
+static void scratch_reserve(struct scratch *s, size_t extra)
+{
+	size_t cap;
+
+	if (s->data == NULL) {
+		s->data = s->small;
+		s->cap = sizeof(s->small);
 	}
-	p += 7;
-	snprintf(key, sizeof(key), "%.*s", (int)(end - p), p);
-	snprintf(dst, n, "duplicate key '%s'", key);
+	if (extra <= s->cap - s->len)
+		return;
+	cap = s->cap * 2;
+	while (cap - s->len < extra)
+		cap *= 2;
+	if (s->data == s->small) {
+		s->data = lt_xmalloc(cap);
+		memcpy(s->data, s->small, s->len);
+	} else {
+		s->data = lt_xrealloc(s->data, cap);
+	}
+	s->cap = cap;
+}
+
+static void scratch_put(struct scratch *s, const char *src, size_t n)
+{
+	scratch_reserve(s, n);
+	memcpy(s->data + s->len, src, n);
+	s->len += n;
+}
+
+/* The four hex digits of a \u escape whose 'u' is at buf[at - 1]; -1 with the refusal recorded. */
+static long escape_hex(struct parser *p, size_t at)
+{
+	long v = 0;
+
+	for (size_t i = at; i < at + 4; i++) {
+		int h;
+
+		if (i >= p->len)
+			return fail_ctx(p, p->len, 0, "invalid escape");
+		if ((unsigned char)p->buf[i] >= 0x80 && utf8_at(p, i) == 0)
+			return -1;
+		if ((h = lt_hex_digit(p->buf[i])) < 0)
+			return fail_ctx(p, i + 1, 0, "invalid escape");
+		v = (v << 4) | h;
+	}
+	return v;
+}
+
+/* The escape at buf[i] (a backslash), decoded into s. Returns its length in the input, or 0 with
+ * the refusal recorded. A surrogate problem is not a refusal yet: jansson finds those only after
+ * the whole string has been read, so an error further on in the string comes first; the first
+ * one goes to bad (when bad is still empty) and decoding goes on. */
+static size_t scan_escape(struct parser *p, size_t i, struct scratch *s, char *bad, size_t badn)
+{
+	const unsigned char *b = (const unsigned char *)p->buf;
+	long v, v2;
+	char c;
+
+	if (i + 1 >= p->len) {
+		fail_ctx(p, p->len, 0, "invalid escape");
+		return 0;
+	}
+	switch (b[i + 1]) {
+	case '"': c = '"'; break;
+	case '\\': c = '\\'; break;
+	case '/': c = '/'; break;
+	case 'b': c = '\b'; break;
+	case 'f': c = '\f'; break;
+	case 'n': c = '\n'; break;
+	case 'r': c = '\r'; break;
+	case 't': c = '\t'; break;
+	case 'u':
+		if ((v = escape_hex(p, i + 2)) < 0)
+			return 0;
+		if (v >= 0xdc00 && v <= 0xdfff) {
+			if (bad[0] == '\0')
+				snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
+			return 6;
+		}
+		if (v < 0xd800 || v > 0xdbff) {
+			scratch_reserve(s, 4);
+			s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)v);
+			p->str_nul |= v == 0;
+			return 6;
+		}
+		if (i + 7 >= p->len || b[i + 6] != '\\' || b[i + 7] != 'u') {
+			if (bad[0] == '\0')
+				snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
+			return 6;
+		}
+		if ((v2 = escape_hex(p, i + 8)) < 0)
+			return 0;
+		if (v2 < 0xdc00 || v2 > 0xdfff) {
+			if (bad[0] == '\0')
+				snprintf(bad, badn, "invalid Unicode '\\u%04lX\\u%04lX'", (unsigned long)v,
+					 (unsigned long)v2);
+			return 12;
+		}
+		scratch_reserve(s, 4);
+		s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)(((v - 0xd800) << 10) + (v2 - 0xdc00) + 0x10000));
+		return 12;
+	default:
+		if (b[i + 1] < 0x80 || utf8_at(p, i + 1) > 0)
+			fail_ctx(p, i + 2, 0, "invalid escape");
+		return 0;
+	}
+	scratch_reserve(s, 1);
+	s->data[s->len++] = c;
+	return 2;
+}
+
+/* A string whose opening quote was just consumed. Plain runs are skipped in one loop; only a
+ * string with escapes is decoded, into a scratch buffer. */
+static int scan_string(struct parser *p)
+{
+	const unsigned char *b = (const unsigned char *)p->buf;
+	size_t i = p->pos, run = i, n = p->len, k;
+	struct scratch *s = NULL;
+	char bad[64] = "";
+
+	p->str_nul = 0;
+	for (;;) {
+		while (i < n && str_class[b[i]] == 0)
+			i++;
+		if (i >= n)
+			return fail_ctx(p, n, 0, "premature end of input");
+		switch (str_class[b[i]]) {
+		case 1:
+			goto done;
+		case 4:
+			if ((k = utf8_at(p, i)) == 0)
+				return TOK_INVALID;
+			i += k;
+			continue;
+		case 3:
+			if (b[i] == '\n')
+				return fail_ctx(p, i, 0, "unexpected newline");
+			return fail_ctx(p, i, 0, "control character 0x%x", b[i]);
+		default:
+			if (s == NULL) {
+				s = &p->sc[p->cur];
+				s->len = 0;
+			}
+			scratch_put(s, p->buf + run, i - run);
+			if ((k = scan_escape(p, i, s, bad, sizeof(bad))) == 0)
+				return TOK_INVALID;
+			i += k;
+			run = i;
+			continue;
+		}
+	}
+done:
+	if (bad[0] != '\0')
+		return fail_ctx(p, i + 1, 0, "%s", bad);
+	if (s == NULL) {
+		p->str = p->buf + p->pos;
+		p->str_len = i - p->pos;
+	} else {
+		scratch_put(s, p->buf + run, i - run);
+		p->str = s->data;
+		p->str_len = s->len;
+	}
+	p->str_in_scratch = s != NULL;
+	p->pos = i + 1;
+	return TOK_STRING;
+}
+
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* strtod needs a terminated copy: the input buffer need not be terminated. */
+static int scan_real(struct parser *p, size_t n)
+{
+	char small[64], *text = n < sizeof(small) ? small : lt_xmalloc(n + 1);
+	double v;
+	int overflow;
+
+	memcpy(text, p->buf + p->start, n);
+	text[n] = '\0';
+	errno = 0;
+	v = strtod(text, NULL);
+	overflow = (v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE;
+	if (text != small)
+		free(text);
+	if (overflow)
+		return fail_ctx(p, p->pos, 0, "real number overflow");
+	p->rval = v;
+	return TOK_REAL;
+}
+
+/* A number whose first byte ('-' or a digit) is at p->start, read the way jansson reads it: an
+ * integer exactly in int64 ("too big integer" past it, where jansson's strtoll says ERANGE), a
+ * fraction or an exponent makes a real through strtod ("real number overflow" when it is
+ * infinite; an underflow reads as what strtod gives). */
+static int scan_number(struct parser *p)
+{
+	const char *b = p->buf;
+	size_t i = p->start, n = p->len;
+	int neg = b[i] == '-', ok = 1, is_real = 0;
+
+	if (neg)
+		i++;
+	if (i < n && b[i] == '0') {
+		i++;
+		ok = !(i < n && is_digit(b[i]));   /* no leading zero */
+	} else if (i < n && is_digit(b[i])) {
+		while (i < n && is_digit(b[i]))
+			i++;
+	} else {
+		ok = 0;
+	}
+	if (ok && i < n && b[i] == '.') {
+		ok = ++i < n && is_digit(b[i]);
+		while (i < n && is_digit(b[i]))
+			i++;
+		is_real = 1;
+	}
+	if (ok && i < n && (b[i] == 'e' || b[i] == 'E')) {
+		i++;
+		if (i < n && (b[i] == '+' || b[i] == '-'))
+			i++;
+		ok = i < n && is_digit(b[i]);
+		while (i < n && is_digit(b[i]))
+			i++;
+		is_real = 1;
+	}
+	p->pos = i;
+	if (!lookahead_ok(p) || !ok)
+		return TOK_INVALID;
+	if (!is_real) {
+		uint64_t u = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+
+		for (size_t j = p->start + (size_t)neg; j < i; j++) {
+			unsigned d = (unsigned)(b[j] - '0');
+
+			if (u > (lim - d) / 10)
+				return fail_ctx(p, i, 0, neg ? "too big negative integer" : "too big integer");
+			u = u * 10 + d;
+		}
+		p->ival = !neg ? (json_int_t)u : u == lim ? INT64_MIN : -(json_int_t)u;
+		return TOK_INTEGER;
+	}
+	return scan_real(p, i - p->start);
+}
+
+static int is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A word: jansson reads every letter before deciding, so "truex" is one invalid token. */
+static int scan_word(struct parser *p)
+{
+	size_t i = p->start + 1, n;
+
+	while (i < p->len && is_alpha(p->buf[i]))
+		i++;
+	p->pos = i;
+	if (!lookahead_ok(p))
+		return TOK_INVALID;
+	n = i - p->start;
+	if (n == 4 && memcmp(p->buf + p->start, "true", 4) == 0)
+		return TOK_TRUE;
+	if (n == 5 && memcmp(p->buf + p->start, "false", 5) == 0)
+		return TOK_FALSE;
+	if (n == 4 && memcmp(p->buf + p->start, "null", 4) == 0)
+		return TOK_NULL;
+	return TOK_INVALID;
+}
+
+static int next_token(struct parser *p)
+{
+	const unsigned char *b = (const unsigned char *)p->buf;
+	size_t i = p->pos, k;
+
+	while (i < p->len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+		i++;
+	p->start = p->pos = i;
+	if (i >= p->len)
+		return p->tok = TOK_EOF;
+	switch (b[i]) {
+	case '{': case '}': case '[': case ']': case ':': case ',':
+		p->pos = i + 1;
+		return p->tok = b[i];
+	case '"':
+		p->pos = i + 1;
+		return p->tok = scan_string(p);
+	case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': case '8': case '9':
+		return p->tok = scan_number(p);
+	default:
+		if (is_alpha(b[i]))
+			return p->tok = scan_word(p);
+		/* Anything else is an invalid token of one character, which must be decodable. */
+		k = b[i] < 0x80 ? 1 : utf8_at(p, i);
+		p->pos = i + (k ? k : 0);
+		return p->tok = TOK_INVALID;
+	}
+}
+
+/* The current string token as an object key of obj: refused when it holds \u0000 or is there
+ * already. jansson quotes the key as written (escapes and all) when the token is short. */
+static int key_ok(struct parser *p, json_t *obj)
+{
+	size_t raw = p->pos - p->start;
+
+	if (p->str_nul) {
+		fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
+		return 0;
+	}
+	if (json_object_getn(obj, p->str, p->str_len) == NULL)
+		return 1;
+	if (raw > NEAR_MAX)
+		fail_at(p, p->pos, "duplicate key");
+	else
+		fail_at(p, p->pos, "duplicate key '%.*s'", (int)raw - 2, p->buf + p->start + 1);
+	return 0;
+}
+
+/* jansson's constructors return NULL only when out of memory: the gateway's policy is to abort
+ * then (gateway/util.h), as lt_xmalloc does. */
+static json_t *made(json_t *v)
+{
+	if (v == NULL) {
+		fprintf(stderr, "lienthong: out of memory decoding JSON\n");
+		abort();
+	}
+	return v;
+}
+
+/* The grammar, with an explicit stack of the open arrays and objects. Each new value goes into
+ * its parent as soon as it exists (containers before their content), so a refusal anywhere
+ * frees the whole tree with one json_decref of the root. The order of the checks and of the
+ * reads is jansson's (parse_value, parse_object, parse_array), so that the same token is blamed. */
+static json_t *parse(struct parser *p)
+{
+	json_t *stack[LT_JSON_MAX_DEPTH], *root = NULL, *v, *top = NULL;
+	const char *key = NULL;
+	size_t klen = 0;
+	int depth = 0;
+
+	next_token(p);
+value:
+	switch (p->tok) {
+	case TOK_STRING:
+		if (p->str_nul) {
+			fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
+			goto refused;
+		}
+		v = json_stringn_nocheck(p->str, p->str_len);
+		break;
+	case TOK_INTEGER:
+		v = json_integer(p->ival);
+		break;
+	case TOK_REAL:
+		v = json_real(p->rval);
+		break;
+	case TOK_TRUE:
+		v = json_true();
+		break;
+	case TOK_FALSE:
+		v = json_false();
+		break;
+	case TOK_NULL:
+		v = json_null();
+		break;
+	case '{':
+	case '[':
+		if (depth == LT_JSON_MAX_DEPTH) {
+			fail_at(p, p->pos, "nesting deeper than %d levels", LT_JSON_MAX_DEPTH);
+			goto refused;
+		}
+		v = p->tok == '{' ? json_object() : json_array();
+		break;
+	case TOK_INVALID:
+		fail_tok(p, "invalid token");
+		goto refused;
+	default:
+		fail_tok(p, "unexpected token");
+		goto refused;
+	}
+	made(v);
+	if (top == NULL)
+		root = v;
+	else if (json_is_array(top))
+		made(json_array_append_new(top, v) == 0 ? top : NULL);
+	else
+		made(json_object_setn_new_nocheck(top, key, klen, v) == 0 ? top : NULL);
+	if (json_is_object(v) || json_is_array(v)) {
+		stack[depth++] = top = v;
+		next_token(p);
+		if (p->tok == (json_is_object(v) ? '}' : ']'))
+			goto closed;
+		if (json_is_object(v))
+			goto key;
+		if (p->tok == TOK_EOF) {
+			fail_tok(p, "']' expected");
+			goto refused;
+		}
+		goto value;
+	}
+next:
+	if (top == NULL) {
+		if (next_token(p) != TOK_EOF) {
+			fail_tok(p, "end of file expected");
+			goto refused;
+		}
+		return root;
+	}
+	next_token(p);
+	if (p->tok == ',') {
+		next_token(p);
+		if (json_is_object(top))
+			goto key;
+		if (p->tok == TOK_EOF) {
+			fail_tok(p, "']' expected");
+			goto refused;
+		}
+		goto value;
+	}
+	if (p->tok != (json_is_object(top) ? '}' : ']')) {
+		fail_tok(p, json_is_object(top) ? "'}' expected" : "']' expected");
+		goto refused;
+	}
+closed:
+	depth--;
+	top = depth > 0 ? stack[depth - 1] : NULL;
+	goto next;
+key:
+	if (p->tok != TOK_STRING) {
+		fail_tok(p, "string or '}' expected");
+		goto refused;
+	}
+	if (!key_ok(p, top))
+		goto refused;
+	key = p->str;
+	klen = p->str_len;
+	if (p->str_in_scratch)
+		p->cur ^= 1;   /* the value's escapes go to the other scratch */
+	if (next_token(p) != ':') {
+		fail_tok(p, "':' expected");
+		goto refused;
+	}
+	next_token(p);
+	goto value;
+refused:
+	json_decref(root);
+	return NULL;
+}
+
+/* The refusal as people read it: line and column of the byte after the last one read, counting
+ * characters, not bytes (as jansson and the pre-scan do). */
+static int refuse_at(struct lt_err *e, const struct parser *p)
+{
+	int line = 1, col = 0;
+
+	for (size_t i = 0; i < p->err_pos; i++) {
+		if (p->buf[i] == '\n') {
+			line++;
+			col = 0;
+		} else if ((p->buf[i] & 0xc0) != 0x80) {
+			col++;
+		}
+	}
+	return lt_json_refuse(e, line, col, p->reason);
 }
 
 int lt_json_decode(const char *buf, size_t len, json_t **out, struct lt_err *e)
 {
-	json_error_t jerr;
+	struct parser p;
 	json_t *doc;
-	char reason[LT_ERR_MSG / 2], clean[LT_ERR_MSG / 2];
 
-	if (prescan(buf, len, e) < 0)
-		return -1;
-	/* Never JSON_ALLOW_NUL: "\u0000" in a string is refused on purpose (conformance/README.md). */
-	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	/* jansson said this of a NULL buffer; kept so that no caller sees a change. */
+	if (buf == NULL)
+		return lt_json_refuse(e, 1, 1, "wrong arguments");
+	p.buf = buf;
+	p.len = len;
+	p.pos = p.start = 0;
+	p.failed = 0;
+	p.cur = 0;
+	p.sc[0].data = p.sc[1].data = NULL;
+	p.sc[0].len = p.sc[1].len = 0;
+	doc = parse(&p);
+	for (int i = 0; i < 2; i++)
+		if (p.sc[i].data != p.sc[i].small)
+			free(p.sc[i].data);
 	if (doc != NULL) {
 		*out = doc;
 		return 0;
 	}
-	switch (json_error_code(&jerr)) {
-	case json_error_duplicate_key:
-		duplicate_reason(reason, sizeof(reason), jerr.text);
-		break;
-	case json_error_null_character:
-	case json_error_null_byte_in_key:
-		/* jansson's own text names its flag JSON_ALLOW_NUL, which means nothing to a caller. */
-		snprintf(reason, sizeof(reason), "\\u0000 is not allowed in strings");
-		break;
-	default:
-		snprintf(reason, sizeof(reason), "%s", jerr.text);
-		break;
-	}
-	clean_text(clean, sizeof(clean), reason);
-	/* jansson says column 0 for an empty document; a position people read starts at 1. */
-	return refuse(e, jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1, clean);
+	/* The pre-scan's refusals come first wherever they are (they did when it ran before
+	 * jansson); the parser refuses all they refuse, so running it on failure only is the same. */
+	if (lt_json_prescan(buf, len, e) < 0)
+		return -1;
+	return refuse_at(e, &p);
 }
 
 size_t lt_json_real_text(double d, char *buf, size_t n)
@@ -188,6 +804,54 @@ size_t lt_json_real_text(double d, char *buf, size_t n)
 	return (size_t)len;
 }
 
+/* The writer appends a byte or a few around every value: the room is checked inline, and only
+ * growing (and the bound, and the sticky overflow) is left to lt_buf. The terminating NUL is
+ * written once, at the end. */
+static void put(struct lt_buf *b, const char *s, size_t n)
+{
+	if (n < b->cap - b->len && n <= b->max - b->len && !b->overflow) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	} else {
+		lt_buf_append(b, s, n);
+	}
+}
+
+static void put1(struct lt_buf *b, char c)
+{
+	if (b->cap - b->len > 1 && b->len < b->max && !b->overflow)
+		b->data[b->len++] = c;
+	else
+		lt_buf_append(b, &c, 1);
+}
+
+/* Decimal text of v in buf (24 bytes), as "%lld" writes it; returns its length. printf's
+ * machinery cost more than the rest of writing an integer. */
+static size_t int_text(json_int_t v, char *buf)
+{
+	char tmp[24];
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n > 0)
+		buf[len++] = tmp[--n];
+	buf[len] = '\0';
+	return len;
+}
+
+static void put_str(struct lt_buf *b, const char *s, size_t n)
+{
+	put1(b, '"');
+	lt_buf_json_str(b, s, n);
+	put1(b, '"');
+}
+
 static int encode_value(struct lt_buf *b, json_t *v, int depth)
 {
 	char num[40];
@@ -201,45 +865,55 @@ static int encode_value(struct lt_buf *b, json_t *v, int depth)
 		return -1;
 	switch (json_typeof(v)) {
 	case JSON_NULL:
-		return lt_buf_append(b, "null", 4);
+		put(b, "null", 4);
+		return 0;
 	case JSON_TRUE:
-		return lt_buf_append(b, "true", 4);
+		put(b, "true", 4);
+		return 0;
 	case JSON_FALSE:
-		return lt_buf_append(b, "false", 5);
+		put(b, "false", 5);
+		return 0;
 	case JSON_INTEGER:
-		return lt_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		n = int_text(json_integer_value(v), num);
+		put(b, num, n);
+		return 0;
 	case JSON_REAL:
 		n = lt_json_real_text(json_real_value(v), num, sizeof(num));
-		return lt_buf_append(b, num, n);
+		put(b, num, n);
+		return 0;
 	case JSON_STRING:
-		lt_buf_putc(b, '"');
-		lt_buf_json_str(b, json_string_value(v), json_string_length(v));
-		return lt_buf_putc(b, '"');
+		put_str(b, json_string_value(v), json_string_length(v));
+		return 0;
 	case JSON_ARRAY:
-		lt_buf_putc(b, '[');
-		for (i = 0; i < json_array_size(v); i++) {
+		put1(b, '[');
+		n = json_array_size(v);
+		for (i = 0; i < n; i++) {
 			if (i > 0)
-				lt_buf_putc(b, ',');
+				put1(b, ',');
 			if (encode_value(b, json_array_get(v, i), depth + 1) < 0)
 				return -1;
 		}
-		return lt_buf_putc(b, ']');
+		put1(b, ']');
+		return 0;
 	case JSON_OBJECT:
-		lt_buf_putc(b, '{');
+		put1(b, '{');
 		json_object_keylen_foreach(v, key, klen, item) {
 			if (!first)
-				lt_buf_putc(b, ',');
+				put1(b, ',');
 			first = 0;
-			lt_buf_putc(b, '"');
-			lt_buf_json_str(b, key, klen);
-			lt_buf_append(b, "\":", 2);
+			put_str(b, key, klen);
+			put1(b, ':');
 			if (encode_value(b, item, depth + 1) < 0)
 				return -1;
 		}
-		return lt_buf_putc(b, '}');
+		put1(b, '}');
+		return 0;
 	}
 	return -1;
 }
+
+/* Room for a typical answer or upstream body at once, instead of growing 256, 512, ... 4096. */
+#define ENCODE_FIRST_CAP 4096
 
 int lt_json_encode(json_t *doc, char **out, size_t *len, struct lt_err *e)
 {
@@ -248,6 +922,7 @@ int lt_json_encode(json_t *doc, char **out, size_t *len, struct lt_err *e)
 	if (doc == NULL)
 		return lt_err_set(e, 500, "json.encode", "no document to encode");
 	lt_buf_init(&b, LT_JSON_MAX_OUTPUT);
+	lt_buf_reserve(&b, ENCODE_FIRST_CAP);
 	if (encode_value(&b, doc, 0) < 0 || b.overflow) {
 		int too_big = b.overflow;
 
@@ -258,6 +933,7 @@ int lt_json_encode(json_t *doc, char **out, size_t *len, struct lt_err *e)
 		return lt_err_set(e, 500, "json.encode", "the document is nested deeper than %d levels",
 				  ENCODE_MAX_DEPTH);
 	}
+	b.data[b.len] = '\0';
 	*out = lt_buf_take(&b, len);
 	return 0;
 }
@@ -270,7 +946,7 @@ int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_
 		*len = json_string_length(v);
 		return 0;
 	case JSON_INTEGER:
-		*len = (size_t)snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		*len = int_text(json_integer_value(v), buf);   /* at most 21 bytes: buf holds 32 */
 		break;
 	case JSON_REAL:
 		*len = lt_json_real_text(json_real_value(v), buf, n);

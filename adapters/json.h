@@ -18,11 +18,21 @@
 
 /* Decodes buf (len bytes, need not be NUL-terminated). Any JSON value is accepted at the top
  * level (RFC 8259 allows scalars). On error returns -1 with e->status 400, e->code
- * "json.invalid" and e->msg "invalid JSON at line L column C: <reason>" (reason: jansson's
- * text, or "duplicate key 'x'", "\u0000 is not allowed in strings", "byte order mark is not
+ * "json.invalid" and e->msg "invalid JSON at line L column C: <reason>" (reason: jansson 2.14's
+ * text, which this decoder keeps word for word, e.g. "unexpected token near ']'", or "duplicate key 'x'", "\u0000 is not allowed in strings", "byte order mark is not
  * allowed", "NUL byte", "nesting deeper than 512 levels").
  * *out is a new reference, set only on success. */
 int lt_json_decode(const char *buf, size_t len, json_t **out, struct lt_err *e);
+
+/* The refusals lt_json_decode makes before any other, wherever they are in buf: a byte order
+ * mark, a NUL byte, brackets (outside strings) nested deeper than LT_JSON_MAX_DEPTH. -1 with e
+ * filled as lt_json_decode does at the first one, 0 when there is none. Exported with
+ * lt_json_refuse for the differential test's reference decoder (tests/unit/json_oracle.h). */
+int lt_json_prescan(const char *buf, size_t len, struct lt_err *e);
+
+/* Fills e with lt_json_decode's refusal at line, column (1 when less) for reason (borrowed;
+ * bytes that are not printable UTF-8 become '?'). Always returns -1. */
+int lt_json_refuse(struct lt_err *e, int line, int col, const char *reason);
 
 /* Encodes doc (borrowed, not modified) compactly: no whitespace, UTF-8 as is, object keys in
  * insertion order, integers exactly, reals as the shortest text that reads back to the same
@@ -47,5 +57,9 @@ int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_
  * truncated) or n is 0. JSON text is UTF-8, so its checker lives here; the mapping rules use it
  * to count, trim and case-map characters. */
 size_t lt_json_utf8_next(const char *s, size_t n, uint32_t *cp);
+
+/* Writes code point c (at most U+10FFFF, not a surrogate) as UTF-8 at p, which has room for 4
+ * bytes; returns the length. The decoder uses it for \u escapes, the mapping rules to case-map. */
+size_t lt_json_utf8_put(char *p, uint32_t c);
 
 #endif

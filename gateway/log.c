@@ -1,5 +1,6 @@
 /* log.c: JSON (or plain text) log lines on stderr, one write(2) per line so that lines from
  * concurrent workers never interleave. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,16 +29,86 @@ void lt_log_set_level(enum lt_log_level level)
 	lt_log_level_ = level;
 }
 
+/* The access line is written once per request: it is built by hand rather than through the
+ * printf family (~3.5 % of a request's instructions), byte for byte what "%s", "%d", "%zu" and
+ * "%.3f" wrote. */
+static void put_uint(struct lt_buf *b, unsigned long long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	lt_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void put_int(struct lt_buf *b, long long v)
+{
+	if (v < 0) {
+		lt_buf_putc(b, '-');
+		put_uint(b, 0ull - (unsigned long long)v);
+	} else {
+		put_uint(b, (unsigned long long)v);
+	}
+}
+
+/* "%.3f". v * 1000 is within 1e-7 of the exact product below 1e9, so unless it is that close to a
+ * half, rounding it gives printf's digits; the rare near-half, negative or huge value goes to
+ * printf itself. */
+static void put_ms(struct lt_buf *b, double v)
+{
+	double scaled = v * 1000.0, frac;
+	unsigned long long u;
+	char tmp[4];
+
+	if (!(v >= 0 && scaled < 1e9) || signbit(v)) {
+		lt_buf_printf(b, "%.3f", v);
+		return;
+	}
+	u = (unsigned long long)scaled;
+	frac = scaled - (double)u;
+	if (fabs(frac - 0.5) < 1e-6) {
+		lt_buf_printf(b, "%.3f", v);
+		return;
+	}
+	if (frac > 0.5)
+		u++;
+	put_uint(b, u / 1000);
+	tmp[0] = '.';
+	tmp[1] = (char)('0' + u / 100 % 10);
+	tmp[2] = (char)('0' + u / 10 % 10);
+	tmp[3] = (char)('0' + u % 10);
+	lt_buf_append(b, tmp, sizeof(tmp));
+}
+
+/* "2026-11-23T16:45:55.715Z". The date and time of day change once a second: each thread keeps
+ * the last one formatted. */
 static void put_time(struct lt_buf *b)
 {
+	static _Thread_local time_t cached_sec = (time_t)-1;
+	static _Thread_local char cached[32];
+	static _Thread_local size_t cached_len;
 	uint64_t ms = lt_wall_ms();
 	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	char ts[32];
+	unsigned frac = (unsigned)(ms % 1000);
+	char tail[5];
 
-	gmtime_r(&sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	lt_buf_printf(b, "%s.%03uZ", ts, (unsigned)(ms % 1000));
+	if (sec != cached_sec) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		cached_len = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = sec;
+	}
+	lt_buf_append(b, cached, cached_len);
+	tail[0] = '.';
+	tail[1] = (char)('0' + frac / 100);
+	tail[2] = (char)('0' + frac / 10 % 10);
+	tail[3] = (char)('0' + frac % 10);
+	tail[4] = 'Z';
+	lt_buf_append(b, tail, sizeof(tail));
 }
 
 static void flush_line(struct lt_buf *b)
@@ -56,22 +127,23 @@ static void flush_line(struct lt_buf *b)
  * default, whichever module wrote the message. extra: values a mapping marks `mask: true`. */
 static void put_masked(struct lt_buf *b, const char *v, int json, char *const *extra, size_t n_extra)
 {
-	struct lt_buf m;
-
-	lt_buf_init(&m, LOG_LINE_MAX);
-	lt_mask_text(&m, v, strlen(v), extra, n_extra);
-	if (m.overflow)
-		b->overflow = 1;
-	else if (json)
-		lt_buf_json_str(b, m.data ? m.data : "", m.len);
+	if (json)
+		lt_mask_json(b, v, strlen(v), extra, n_extra);
 	else
-		lt_buf_append(b, m.data ? m.data : "", m.len);
-	lt_buf_free(&m);
+		lt_mask_text(b, v, strlen(v), extra, n_extra);
+}
+
+/* ,"k": — keys are literals of this file, never in need of escaping. */
+static void json_key(struct lt_buf *b, const char *k)
+{
+	lt_buf_append(b, ",\"", 2);
+	lt_buf_puts(b, k);
+	lt_buf_append(b, "\":", 2);
 }
 
 static void json_kv_x(struct lt_buf *b, const char *k, const char *v, char *const *extra, size_t n_extra)
 {
-	lt_buf_printf(b, ",\"%s\":", k);
+	json_key(b, k);
 	if (v == NULL) {
 		lt_buf_puts(b, "null");
 		return;
@@ -146,19 +218,27 @@ void lt_log_access(const struct lt_access *a)
 	json_kv_x(&b, "route", a->route, a->masked, a->n_masked);
 	json_kv_x(&b, "client", a->client, a->masked, a->n_masked);
 	json_kv_x(&b, "upstream", a->upstream, a->masked, a->n_masked);
-	lt_buf_printf(&b, ",\"status\":%d", a->status);
+	json_key(&b, "status");
+	put_int(&b, a->status);
+	json_key(&b, "upstream_status");
 	if (a->upstream_status > 0)
-		lt_buf_printf(&b, ",\"upstream_status\":%ld", a->upstream_status);
+		put_int(&b, a->upstream_status);
 	else
-		lt_buf_puts(&b, ",\"upstream_status\":null");
+		lt_buf_puts(&b, "null");
 	if (a->error_code != NULL)
 		json_kv_x(&b, "error", a->error_code, a->masked, a->n_masked);
 	if (a->traceparent != NULL)
 		json_kv(&b, "traceparent", a->traceparent);
-	lt_buf_printf(&b, ",\"bytes_in\":%zu,\"bytes_out\":%zu,\"latency_ms\":%.3f", a->bytes_in, a->bytes_out,
-		      a->latency_ms);
-	if (a->upstream_ms >= 0)
-		lt_buf_printf(&b, ",\"upstream_ms\":%.3f", a->upstream_ms);
+	json_key(&b, "bytes_in");
+	put_uint(&b, a->bytes_in);
+	json_key(&b, "bytes_out");
+	put_uint(&b, a->bytes_out);
+	json_key(&b, "latency_ms");
+	put_ms(&b, a->latency_ms);
+	if (a->upstream_ms >= 0) {
+		json_key(&b, "upstream_ms");
+		put_ms(&b, a->upstream_ms);
+	}
 	lt_buf_putc(&b, '}');
 	flush_line(&b);
 	lt_buf_free(&b);

@@ -499,30 +499,6 @@ static uint32_t case_map(uint32_t c, int upper)
 	return c;
 }
 
-static size_t utf8_put(char *p, uint32_t c)
-{
-	if (c < 0x80) {
-		p[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		p[0] = (char)(0xc0 | (c >> 6));
-		p[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		p[0] = (char)(0xe0 | (c >> 12));
-		p[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		p[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	p[0] = (char)(0xf0 | (c >> 18));
-	p[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-	p[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-	p[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
 static int case_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr, int upper)
 {
 	const char *s = NULL;
@@ -542,7 +518,7 @@ static int case_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 			out[o++] = s[i++];
 			continue;
 		}
-		o += utf8_put(out + o, case_map(c, upper));
+		o += lt_json_utf8_put(out + o, case_map(c, upper));
 		i += k;
 	}
 	replace(v, json_stringn_nocheck(out, o));

@@ -19,6 +19,10 @@
  * replaced by "***" wherever they occur (empty or 1-character ones are ignored). */
 void lt_mask_text(struct lt_buf *out, const char *s, size_t n, char *const *extra, size_t n_extra);
 
+/* The same, written as the inside of a JSON string (quotes not added): the bytes lt_buf_json_str
+ * would write for lt_mask_text's output, without the intermediate copy (log lines). */
+void lt_mask_json(struct lt_buf *out, const char *s, size_t n, char *const *extra, size_t n_extra);
+
 /* The masked copy of a NUL-terminated string (caller frees; NULL when s is NULL). */
 char *lt_mask_str(const char *s, char *const *extra, size_t n_extra);
 

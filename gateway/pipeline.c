@@ -6,7 +6,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/rand.h>
 
 #include "gateway/pipeline.h"
 #include "gateway/arena.h"
@@ -16,6 +15,7 @@
 #include "gateway/map.h"
 #include "gateway/mask.h"
 #include "gateway/metrics.h"
+#include "gateway/reqid.h"
 #include "gateway/tls.h"
 #include "adapters/auth.h"
 
@@ -77,25 +77,13 @@ static int reqid_ok(const char *s)
 
 void lt_request_id(struct evhttp_request *req, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
 	const char *given = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
-	unsigned char rnd[16];
 
 	if (given != NULL && reqid_ok(given)) {
 		snprintf(buf, REQID_MAX + 1, "%s", given);
 		return;
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		/* Uniqueness, not secrecy, is what a request id needs. */
-		uint64_t t = lt_mono_us() ^ (uint64_t)(uintptr_t)req;
-		memcpy(rnd, &t, sizeof(t));
-		memcpy(rnd + 8, &t, sizeof(t));
-	}
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		buf[2 * i] = hex[rnd[i] >> 4];
-		buf[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	buf[2 * sizeof(rnd)] = '\0';
+	lt_reqid_new(buf);
 }
 
 static int all_zero(const char *s, size_t n)
@@ -111,10 +99,8 @@ static int all_zero(const char *s, size_t n)
  * access line and every upstream call carries one. */
 static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	const char *tp = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
-	unsigned char rnd[24];
-	size_t len, k = 0;
+	size_t len;
 
 	if (tp != NULL && (len = strlen(tp)) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&
 	    strncmp(tp, "ff", 2) != 0 && !all_zero(tp + 3, 32) && !all_zero(tp + 36, 16)) {
@@ -127,22 +113,10 @@ static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 			return;
 		}
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		uint64_t t = lt_mono_us() ^ (uint64_t)(uintptr_t)req;
-
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i + 1);
-	}
-	rnd[0] |= 1;            /* never all zero */
-	rnd[16] |= 1;
-	k = (size_t)snprintf(buf, n, "00-");
-	for (size_t i = 0; i < sizeof(rnd) && k + 2 < n; i++) {
-		if (i == 16)
-			buf[k++] = '-';
-		buf[k++] = hex[rnd[i] >> 4];
-		buf[k++] = hex[rnd[i] & 15];
-	}
-	snprintf(buf + k, n - k, "-00");
+	if (n > LT_TRACEPARENT_LEN)
+		lt_traceparent_new(buf);
+	else
+		buf[0] = '\0';
 }
 
 void lt_http_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,

@@ -228,6 +228,25 @@ static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const 
 	return 0;
 }
 
+struct event_base *lt_server_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	/* epoll's changelist folds the event_del/event_add a loop iteration makes on one fd (evhttp
+	 * turning a connection's read off and on, curl's sockets) into at most one epoll_ctl. Its
+	 * caveat (libevent's event.h) is an fd cloned with dup(): closing one clone leaves the file
+	 * in the epoll set and the deferred DEL fails. No fd handed to libevent here is ever dup'd
+	 * (listeners, accepted connections, curl's sockets, the signal socketpair), and a closed and
+	 * reused fd number is handled by libevent (MOD fails with ENOENT, retried as ADD). */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int lt_server_listen(struct lt_server *srv, const struct lt_config *cfg, int admin, struct lt_err *e)
 {
 	srv->n_listeners = cfg->n_listeners;
@@ -397,7 +416,7 @@ int lt_server_start(struct lt_server *srv, const char *config_path)
 	srv->gen = lt_gen_build(cfg, &err);
 	if (srv->gen == NULL)
 		goto fail;
-	srv->base = event_base_new();
+	srv->base = lt_server_base_new();
 	if (srv->base == NULL) {
 		lt_err_set(&err, 0, "loop", "cannot create the event loop");
 		goto fail;

@@ -106,6 +106,8 @@ void lt_server_on_stop(void (*fn)(void *arg), void *arg);
 struct lt_upstream_rt *lt_gen_upstream(struct lt_gen *g, int loop, int idx);
 /* How many event loops the process runs (1 + workers); fixed at start-up. */
 size_t lt_server_loops(void);
+/* A new event loop, set up as every loop of the gateway is (epoll with its changelist). NULL on failure. */
+struct event_base *lt_server_base_new(void);
 /* Opens srv's listeners (the admin one only when admin is 1) on srv->base. 0 / -1 with e. */
 int lt_server_listen(struct lt_server *srv, const struct lt_config *cfg, int admin, struct lt_err *e);
 /* Counts req's answer as unflushed until evhttp has written it: a drain must not close the

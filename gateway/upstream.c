@@ -1,6 +1,7 @@
 /* upstream.c: libcurl multi on libevent. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/upstream.h"
 #include "gateway/log.h"
@@ -11,20 +12,45 @@
  * the handshakes alone would time out, and partners rate-limit connections. */
 #define UPSTREAM_MAX_HOST_CONNECTIONS 32L
 
+/* Easy handles kept for the next calls (per loop): curl_easy_init + cleanup cost ~14k
+ * instructions a call, and the constant options need not be set again. */
+#define IDLE_HANDLES_MAX 64
+
 struct lt_upclient {
 	struct event_base *base;
 	CURLM *multi;
 	CURLSH *share;
 	struct event *timer;
 	size_t active;
+	/* curl's connection sockets by fd, from the sockopt callback (just after socket()) to the
+	 * closesocket callback (just before close()): see socket_cb for why. */
+	struct sock_watch **conns;
+	size_t n_conns;
+	CURL *idle[IDLE_HANDLES_MAX];
+	size_t n_idle;
+	char *default_cainfo;           /* the CA bundle of a fresh handle, restored for upstreams without `ca` */
 };
 
 /* One per socket curl watches, assigned with curl_multi_assign. */
 struct sock_watch {
 	struct lt_upclient *client;
-	struct event *ev;
+	struct event *ev;               /* NULL until the socket is first watched */
 	curl_socket_t fd;
+	short kind;                     /* EV_READ | EV_WRITE registered with ev now; 0 when none */
+	int conn;                       /* a connection socket: closed only through close_cb */
+	int parked;                     /* curl said REMOVE: idle in the pool, still registered */
 };
+
+/* A finished transfer's handle goes back to the pool; curl resets its per-transfer state when it
+ * is added again. Nothing reads the call's pointers it still holds (errbuf, headers, body) while
+ * it is idle. */
+static void handle_put(struct lt_upclient *c, CURL *h)
+{
+	if (c->n_idle < IDLE_HANDLES_MAX)
+		c->idle[c->n_idle++] = h;
+	else
+		curl_easy_cleanup(h);
+}
 
 static void check_done(struct lt_upclient *c)
 {
@@ -81,18 +107,34 @@ static void check_done(struct lt_upclient *c)
 		if (call->fail != LT_UP_OK && call->errbuf[0] == '\0')
 			snprintf(call->errbuf, sizeof(call->errbuf), "%s", curl_easy_strerror(rc));
 		curl_multi_remove_handle(c->multi, msg->easy_handle);
-		curl_easy_cleanup(msg->easy_handle);
+		handle_put(c, msg->easy_handle);
 		call->easy_ = NULL;
 		c->active--;
 		call->done(call, call->arg);
 	}
 }
 
+static void watch_free(struct sock_watch *w)
+{
+	if (w->ev != NULL)
+		event_free(w->ev);
+	free(w);
+}
+
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
-	struct lt_upclient *c = arg;
+	struct sock_watch *w = arg;
+	struct lt_upclient *c = w->client;
 	int mask = 0, running;
 
+	if (w->parked) {
+		/* An idle pooled connection became readable: the peer closed it or sent something
+		 * unasked. No transfer wants it; stop watching (curl's liveness check on reuse finds it
+		 * dead and closes it) rather than spin on a level-triggered event. */
+		event_del(w->ev);
+		w->kind = 0;
+		return;
+	}
 	if (what & EV_READ)
 		mask |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
@@ -112,36 +154,101 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	check_done(c);
 }
 
+/* The watch of a connection socket curl opened, or NULL. */
+static struct sock_watch *conn_watch(struct lt_upclient *c, curl_socket_t s)
+{
+	return s >= 0 && (size_t)s < c->n_conns ? c->conns[s] : NULL;
+}
+
+/* Registers exactly `kind` for w's socket, touching libevent only when it changes: curl repeats
+ * the same request for every transfer on a connection. */
+static void watch_set(struct lt_upclient *c, struct sock_watch *w, short kind)
+{
+	if (w->ev != NULL && w->kind == kind)
+		return;
+	if (w->ev == NULL) {
+		w->ev = event_new(c->base, w->fd, EV_PERSIST | kind, on_socket_event, w);
+		if (w->ev == NULL)
+			return;
+	} else {
+		event_del(w->ev);
+		event_assign(w->ev, c->base, w->fd, EV_PERSIST | kind, on_socket_event, w);
+	}
+	if (event_add(w->ev, NULL) == 0)
+		w->kind = kind;
+}
+
 /* Never calls back into curl (CURLM_RECURSIVE_API_CALL) and never returns -1: that would abort
- * every transfer of the multi handle, not just this socket's (curl #8083). */
+ * every transfer of the multi handle, not just this socket's (curl #8083).
+ *
+ * A connection socket stays registered when curl says REMOVE (its transfer is done and it goes
+ * back to the pool): the next transfer on it asks for the same events, and keeping them saves an
+ * epoll_ctl DEL and ADD per request. This is safe because such a socket is closed only through
+ * close_cb (CURLOPT_CLOSESOCKETFUNCTION, which curl calls for every connection socket it closes),
+ * and close_cb frees the event before close(): an fd is never closed while libevent still has it,
+ * so a reused fd number can never inherit a stale registration. Sockets curl did not open for a
+ * connection (a resolver's socketpair, closed without that callback) are unregistered on REMOVE. */
 static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct lt_upclient *c = userp;
-	struct sock_watch *w = socketp;
-	short kind;
+	struct sock_watch *w = socketp != NULL ? socketp : conn_watch(c, s);
 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
-		if (w != NULL) {
-			event_free(w->ev);
-			free(w);
-		}
+		if (w != NULL && w->conn)
+			w->parked = 1;
+		else if (w != NULL)
+			watch_free(w);
 		return 0;
 	}
-	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
 	if (w == NULL) {
 		w = lt_xcalloc(1, sizeof(*w));
 		w->client = c;
 		w->fd = s;
-		w->ev = event_new(c->base, s, kind, on_socket_event, c);
-		curl_multi_assign(c->multi, s, w);
-	} else {
-		event_del(w->ev);
-		event_assign(w->ev, c->base, s, kind, on_socket_event, c);
 	}
-	if (w->ev != NULL)
-		event_add(w->ev, NULL);
+	if (socketp == NULL)
+		curl_multi_assign(c->multi, s, w);
+	w->parked = 0;
+	watch_set(c, w, (short)(((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0)));
 	return 0;
+}
+
+/* curl made a connection socket: from now on it is closed only through close_cb. */
+static int sockopt_cb(void *clientp, curl_socket_t s, curlsocktype purpose)
+{
+	struct lt_upclient *c = clientp;
+	struct sock_watch *w;
+
+	if (purpose != CURLSOCKTYPE_IPCXN || s < 0)
+		return CURL_SOCKOPT_OK;
+	if ((size_t)s >= c->n_conns) {
+		size_t n = (size_t)s + 16;
+
+		c->conns = lt_xrealloc(c->conns, n * sizeof(*c->conns));
+		memset(c->conns + c->n_conns, 0, (n - c->n_conns) * sizeof(*c->conns));
+		c->n_conns = n;
+	}
+	if (c->conns[s] != NULL)        /* cannot happen: its close went through close_cb */
+		watch_free(c->conns[s]);
+	w = lt_xcalloc(1, sizeof(*w));
+	w->client = c;
+	w->fd = s;
+	w->conn = 1;
+	c->conns[s] = w;
+	return CURL_SOCKOPT_OK;
+}
+
+/* curl closes a connection socket: its event goes first, while the fd is still this socket. */
+static int close_cb(void *clientp, curl_socket_t s)
+{
+	struct lt_upclient *c = clientp;
+	struct sock_watch *w = conn_watch(c, s);
+
+	if (w != NULL) {
+		c->conns[s] = NULL;
+		watch_free(w);
+	}
+	return close(s);
 }
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
@@ -195,10 +302,18 @@ void lt_upclient_free(struct lt_upclient *c)
 {
 	if (c == NULL)
 		return;
+	/* The pool's connections are closed through close_cb, which still needs c->conns. */
 	if (c->multi != NULL)
 		curl_multi_cleanup(c->multi);
+	while (c->n_idle > 0)
+		curl_easy_cleanup(c->idle[--c->n_idle]);
 	if (c->share != NULL)
 		curl_share_cleanup(c->share);
+	for (size_t i = 0; i < c->n_conns; i++)
+		if (c->conns[i] != NULL)
+			watch_free(c->conns[i]);
+	free(c->conns);
+	free(c->default_cainfo);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	free(c);
@@ -225,10 +340,41 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* A handle from the pool, or a new one with the options every call shares. NULL when curl cannot. */
+static CURL *handle_get(struct lt_upclient *c)
+{
+	CURL *h;
+
+	if (c->n_idle > 0)
+		return c->idle[--c->n_idle];
+	if ((h = curl_easy_init()) == NULL)
+		return NULL;
+	if (c->default_cainfo == NULL) {
+		char *ca = NULL;
+
+		curl_easy_getinfo(h, CURLINFO_CAINFO, &ca);
+		c->default_cainfo = lt_xstrdup(ca != NULL ? ca : "");
+	}
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, c);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, c);
+	return h;
+}
+
 int lt_upcall_start(struct lt_upclient *c, struct lt_upcall *call, struct lt_err *e)
 {
 	const struct lt_upstream_cfg *u = call->cfg;
-	CURL *h = curl_easy_init();
+	CURL *h = handle_get(c);
+	int get = strcmp(call->method, "GET") == 0;
 
 	if (h == NULL)
 		return lt_err_set(e, 500, "internal", "cannot create an upstream transfer");
@@ -240,42 +386,34 @@ int lt_upcall_start(struct lt_upclient *c, struct lt_upcall *call, struct lt_err
 	call->errbuf[0] = '\0';
 	call->client_ = c;
 	call->easy_ = h;
+	/* Everything that may differ from the handle's last call is set on every call, to the
+	 * default when this call has none, so that a pooled handle behaves as a fresh one. */
 	curl_easy_setopt(h, CURLOPT_PRIVATE, call);
-	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(h, CURLOPT_URL, call->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, call->errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, call);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)u->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)u->total_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (u->ca != NULL)
-		curl_easy_setopt(h, CURLOPT_CAINFO, u->ca);
-	if (u->cert != NULL)
-		curl_easy_setopt(h, CURLOPT_SSLCERT, u->cert);
-	if (u->key != NULL)
-		curl_easy_setopt(h, CURLOPT_SSLKEY, u->key);
-	if (u->pin != NULL)
-		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, u->pin);
+	curl_easy_setopt(h, CURLOPT_CAINFO, u->ca != NULL ? u->ca : (c->default_cainfo[0] ? c->default_cainfo : NULL));
+	curl_easy_setopt(h, CURLOPT_SSLCERT, u->cert);
+	curl_easy_setopt(h, CURLOPT_SSLKEY, u->key);
+	curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, u->pin);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers);
-	if (strcmp(call->method, "GET") == 0) {
+	/* POSTFIELDS makes the method POST; HTTPGET after it makes it GET again. */
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, get ? NULL : call->body ? call->body : "");
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, get ? (curl_off_t)-1 : (curl_off_t)call->body_len);
+	if (get)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	} else {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->body ? call->body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-		if (strcmp(call->method, "POST") != 0)
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
-	}
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, get || strcmp(call->method, "POST") == 0 ? NULL : call->method);
 	if (curl_multi_add_handle(c->multi, h) != CURLM_OK) {
 		curl_easy_cleanup(h);
 		call->easy_ = NULL;
 		return lt_err_set(e, 500, "internal", "cannot start an upstream transfer");
 	}
+	/* curl asked (through timer_cb) to be run at once: run it from this loop iteration's active
+	 * callbacks instead of a zero timer, which costs an extra epoll_wait(0) per call. Still never
+	 * from inside this function (done() must not run before it returns). */
+	event_active(c->timer, EV_TIMEOUT, 0);
 	c->active++;
 	return 0;
 }
@@ -318,9 +456,15 @@ int lt_upcall_error(const struct lt_upcall *call, const char *upstream, struct l
 
 struct curl_slist *lt_header_add(struct curl_slist *list, const char *name, const char *value)
 {
-	char *line = lt_xasprintf("%s: %s", name, value);
-	struct curl_slist *n = curl_slist_append(list, line);
+	/* Concatenated by hand: five of these per call went through vsnprintf twice each. */
+	size_t nn = strlen(name), vn = strlen(value);
+	char *line = lt_xmalloc(nn + 2 + vn + 1);
+	struct curl_slist *n;
 
+	memcpy(line, name, nn);
+	memcpy(line + nn, ": ", 2);
+	memcpy(line + nn + 2, value, vn + 1);
+	n = curl_slist_append(list, line);
 	free(line);
 	if (n == NULL) {
 		fprintf(stderr, "lienthong: out of memory building headers\n");

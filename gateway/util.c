@@ -100,6 +100,12 @@ static int buf_grow(struct lt_buf *b, size_t extra)
 	return 0;
 }
 
+void lt_buf_reserve(struct lt_buf *b, size_t n)
+{
+	if (!b->overflow)
+		buf_grow(b, n < b->max - b->len ? n : b->max - b->len);
+}
+
 int lt_buf_append(struct lt_buf *b, const void *p, size_t n)
 {
 	if (buf_grow(b, n) < 0)
@@ -209,6 +215,17 @@ char *lt_buf_take(struct lt_buf *b, size_t *len)
 	b->len = b->cap = 0;
 	b->overflow = 0;
 	return p;
+}
+
+int lt_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 /* Parses "<digits><unit>" where unit is looked up in the table; returns -1 on anything else. */

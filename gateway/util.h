@@ -32,6 +32,9 @@ struct lt_buf {
 
 void lt_buf_init(struct lt_buf *b, size_t max);
 int lt_buf_append(struct lt_buf *b, const void *p, size_t n);   /* 0 / -1 on overflow */
+/* Makes room for n more bytes (no more than max allows) so that appending them does not
+ * reallocate: for a writer that knows about how much it will write. Never sets overflow. */
+void lt_buf_reserve(struct lt_buf *b, size_t n);
 int lt_buf_puts(struct lt_buf *b, const char *s);
 int lt_buf_putc(struct lt_buf *b, char c);
 int lt_buf_printf(struct lt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -42,6 +45,9 @@ void lt_buf_reset(struct lt_buf *b);        /* len = 0, keeps memory and max, cl
 void lt_buf_free(struct lt_buf *b);
 /* Returns the data (caller frees; never NULL: "" when empty) and empties the buffer. */
 char *lt_buf_take(struct lt_buf *b, size_t *len);
+
+/* The value of hex digit c (either case), or -1. */
+int lt_hex_digit(int c);
 
 /* "250ms", "2s", "5m", "1h"; a bare number is milliseconds. 0 / -1. */
 int lt_parse_duration_ms(const char *s, long long *ms);

@@ -63,7 +63,7 @@ static struct lt_server *worker_new(struct lt_server *srv, int loop, struct lt_e
 	w->loop = loop;
 	w->ready = 1;
 	w->gen = lt_gen_ref(srv->gen);
-	w->base = event_base_new();
+	w->base = lt_server_base_new();
 	if (w->base == NULL) {
 		lt_err_set(e, 0, "loop", "cannot create event loop %d", loop);
 		goto fail;

@@ -78,7 +78,7 @@ PROGRESS_DATES = ("ThoiDiemXuLy",)
 PROGRESS_OPTIONAL_DATES = ("NgayBatDau", "NgayKetThucTheoQuyDinh")
 
 CONTROL_KEYS = ("delay_ms", "fail_status", "fail_times", "expire_sessions", "reject_login",
-                "close_connection")
+                "close_connection", "close_after_answer")
 
 
 class Invalid(Exception):
@@ -207,7 +207,9 @@ class DvcqgSandbox(MtlsSandbox):
         fail_times: with fail_status, fail only this many requests, then behave (None: all).
         expire_sessions: True forgets every session issued so far (the next call gets "-1").
         reject_login: refuse every login as bad credentials.
-        close_connection: drop the connection after reading each request, without answering."""
+        close_connection: drop the connection after reading each request, without answering.
+        close_after_answer: answer (keep-alive, as usual), then close the connection, as a server
+        whose idle timeout is shorter than the client's pool does."""
         unknown = set(kw) - set(CONTROL_KEYS)
         if unknown:
             raise ValueError(f"unknown control: {', '.join(sorted(unknown))}")
@@ -227,7 +229,8 @@ class DvcqgSandbox(MtlsSandbox):
         self._dossiers = {}
         self._progress = []
         self._controls = {"delay_ms": 0, "fail_status": None, "fail_times": None,
-                          "reject_login": False, "close_connection": False}
+                          "reject_login": False, "close_connection": False,
+                          "close_after_answer": False}
 
     def _controls_for_request_locked(self):
         """(a copy of the controls, the status to fail this request with or None), counting
@@ -278,6 +281,8 @@ class DvcqgSandbox(MtlsSandbox):
             rec["answer"] = {"status": status, "json": answer}
         self._print(self._describe(rec, status, answer))
         h.send_json(status, answer)
+        if ctl["close_after_answer"]:
+            h.drop()
 
     def _answer(self, h, path, doc, body):
         """(HTTP status, JSON answer) for one adapter request."""
