@@ -798,11 +798,45 @@ static size_t put(char *out, size_t n, size_t len, const char *fmt, ...)
 	return w < 0 ? len : len + (size_t)w >= n ? n - 1 : len + (size_t)w;
 }
 
+static size_t put_char(char *out, size_t n, size_t len, char c)
+{
+	if (len + 1 >= n)
+		return len;
+	out[len++] = c;
+	out[len] = '\0';
+	return len;
+}
+
+/* put(.., "%0<width>d", v) without printf: a mapping formats a dozen date fields per request. */
+static size_t put_num(char *out, size_t n, size_t len, int v, int width)
+{
+	char digits[12];
+	int k = 0;
+	unsigned u;
+
+	if (v < 0)
+		return put(out, n, len, "%0*d", width, v);
+	u = (unsigned)v;
+	do {
+		digits[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (k < width && k < (int)sizeof(digits))
+		digits[k++] = '0';
+	while (k > 0)
+		len = put_char(out, n, len, digits[--k]);
+	return len;
+}
+
 static size_t put_offset(char *out, size_t n, size_t len, int off, int colon)
 {
 	int a = off < 0 ? -off : off;
 
-	return put(out, n, len, colon ? "%c%02d:%02d" : "%c%02d%02d", off < 0 ? '-' : '+', a / 60, a % 60);
+	len = put_char(out, n, len, off < 0 ? '-' : '+');
+	len = put_num(out, n, len, a / 60, 2);
+	if (colon)
+		len = put_char(out, n, len, ':');
+	return put_num(out, n, len, a % 60, 2);
 }
 
 /* Writes c in ds's output form; out holds DATE_OUT_MAX bytes, which dspec_compile guarantees is
@@ -812,25 +846,34 @@ static size_t format_with(const struct dspec *ds, const struct civil *c, char *o
 	size_t n = DATE_OUT_MAX, len = 0;
 
 	if (ds->kind == D_ISO8601) {
-		len = put(out, n, len, "%04d-%02d-%02dT%02d:%02d:%02d", c->y, c->mo, c->d, c->h, c->mi, c->s);
-		if (c->ms != 0)
-			len = put(out, n, len, ".%03d", c->ms);
-		return c->off == 0 ? put(out, n, len, "Z") : put_offset(out, n, len, c->off, 1);
+		const int part[6] = { c->y, c->mo, c->d, c->h, c->mi, c->s };
+		static const char sep[6] = { '-', '-', 'T', ':', ':', '\0' };
+
+		for (size_t i = 0; i < 6; i++) {
+			len = put_num(out, n, len, part[i], i == 0 ? 4 : 2);
+			if (sep[i] != '\0')
+				len = put_char(out, n, len, sep[i]);
+		}
+		if (c->ms != 0) {
+			len = put_char(out, n, len, '.');
+			len = put_num(out, n, len, c->ms, 3);
+		}
+		return c->off == 0 ? put_char(out, n, len, 'Z') : put_offset(out, n, len, c->off, 1);
 	}
 	for (size_t k = 0; k < ds->nops; k++) {
 		const struct dop *op = &ds->ops[k];
 
 		switch (op->op) {
-		case 'Y': len = put(out, n, len, "%04d", c->y); break;
-		case 'm': len = put(out, n, len, "%02d", c->mo); break;
-		case 'd': len = put(out, n, len, "%02d", c->d); break;
-		case 'H': len = put(out, n, len, "%02d", c->h); break;
-		case 'M': len = put(out, n, len, "%02d", c->mi); break;
-		case 'S': len = put(out, n, len, "%02d", c->s); break;
-		case 'f': len = put(out, n, len, "%03d", c->ms); break;
+		case 'Y': len = put_num(out, n, len, c->y, 4); break;
+		case 'm': len = put_num(out, n, len, c->mo, 2); break;
+		case 'd': len = put_num(out, n, len, c->d, 2); break;
+		case 'H': len = put_num(out, n, len, c->h, 2); break;
+		case 'M': len = put_num(out, n, len, c->mi, 2); break;
+		case 'S': len = put_num(out, n, len, c->s, 2); break;
+		case 'f': len = put_num(out, n, len, c->ms, 3); break;
 		case 'z': len = put_offset(out, n, len, c->off, 0); break;
 		case 'Z': len = put_offset(out, n, len, c->off, 1); break;
-		default: len = put(out, n, len, "%c", op->lit); break;
+		default: len = put_char(out, n, len, op->lit); break;
 		}
 	}
 	return len;
