@@ -402,10 +402,23 @@ static int scan_string(struct parser *p)
 	const unsigned char *b = (const unsigned char *)p->buf;
 	size_t i = p->pos, run = i, n = p->len, k;
 	struct scratch *s = NULL;
-	char bad[64] = "";
+	char bad[64];
 
+	bad[0] = '\0';
 	p->str_nul = 0;
 	for (;;) {
+		uint64_t w, mask;
+
+		/* Plain ASCII eight bytes at a time, straight to the first byte that is not; byte
+		 * by byte in the last few. */
+		while (n - i >= 8) {
+			memcpy(&w, b + i, 8);
+			if ((mask = lt_json_special8(w) | (w & LT_WORD_HIGHS)) != 0) {
+				i += lt_json_first8(mask);
+				break;
+			}
+			i += 8;
+		}
 		while (i < n && str_class[b[i]] == 0)
 			i++;
 		if (i >= n)
@@ -414,6 +427,17 @@ static int scan_string(struct parser *p)
 		case 1:
 			goto done;
 		case 4:
+			/* Two- and three-byte characters without the checks that only the rarer lead
+			 * bytes need (E0 and ED bound their second byte; F0-F4 are four bytes). */
+			if (b[i] >= 0xc2 && b[i] <= 0xdf && n - i >= 2 && (b[i + 1] & 0xc0) == 0x80) {
+				i += 2;
+				continue;
+			}
+			if (b[i] >= 0xe1 && b[i] <= 0xef && b[i] != 0xed && n - i >= 3 && (b[i + 1] & 0xc0) == 0x80 &&
+			    (b[i + 2] & 0xc0) == 0x80) {
+				i += 3;
+				continue;
+			}
 			if ((k = utf8_at(p, i)) == 0)
 				return TOK_INVALID;
 			i += k;
@@ -847,6 +871,16 @@ static size_t int_text(json_int_t v, char *buf)
 
 static void put_str(struct lt_buf *b, const char *s, size_t n)
 {
+	/* Nearly every string needs no escape: then it goes in with its quotes in one copy. */
+	if (n + 2 < b->cap - b->len && n + 2 <= b->max - b->len && !b->overflow && lt_json_plain_len(s, n) == n) {
+		char *d = b->data + b->len;
+
+		d[0] = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		b->len += n + 2;
+		return;
+	}
 	put1(b, '"');
 	lt_buf_json_str(b, s, n);
 	put1(b, '"');

@@ -535,13 +535,31 @@ static int enc_name(struct enc *x, const char *name, int attr)
 /* XML 1.0 has no way to write most control characters, U+FFFE or U+FFFF, even escaped. */
 static int xml_chars_ok(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t i = 0;
 
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-			return 0;
-		if (c == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf && ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
-			return 0;
+	/* A rendered document is checked again as the text that carries it: words with no control
+	 * character and no 0xEF (the lead byte of U+FFFE and U+FFFF) are passed eight bytes at a
+	 * time, the others and the last few bytes one by one. */
+	while (i < len) {
+		uint64_t w;
+		size_t end = len - i > 8 ? i + 8 : len;
+
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((lt_word_has_below(w, 0x20) | lt_word_has_byte(w, 0xef)) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		for (; i < end; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				return 0;
+			if (c == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf &&
+			    ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+				return 0;
+		}
 	}
 	return 1;
 }

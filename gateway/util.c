@@ -155,19 +155,42 @@ int lt_buf_printf(struct lt_buf *b, const char *fmt, ...)
 	return rc;
 }
 
+size_t lt_json_plain_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	/* Eight bytes at a time, straight to the first one to escape; byte by byte in the last few. */
+	while (n - i >= 8) {
+		uint64_t w, mask;
+
+		memcpy(&w, s + i, 8);
+		if ((mask = lt_json_special8(w)) != 0) {
+			i += lt_json_first8(mask);
+			break;
+		}
+		i += 8;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	return i;
+}
+
 int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, start = 0;
+	size_t i = 0, k;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
+	/* Runs that need no escaping (nearly all text) go in with one append each. */
+	while ((k = lt_json_plain_len(s + i, n - i)) < n - i) {
+		unsigned char c = (unsigned char)s[i + k];
+		const char *esc;
 		char u[7];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		lt_buf_append(b, s + start, i - start);
+		lt_buf_append(b, s + i, k);
 		switch (c) {
 		case '"': esc = "\\\""; break;
 		case '\\': esc = "\\\\"; break;
@@ -182,9 +205,9 @@ int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n)
 			esc = u;
 		}
 		lt_buf_puts(b, esc);
-		start = i + 1;
+		i += k + 1;
 	}
-	return lt_buf_append(b, s + start, n - start);
+	return lt_buf_append(b, s + i, n - i);
 }
 
 void lt_buf_reset(struct lt_buf *b)
