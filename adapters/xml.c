@@ -442,8 +442,8 @@ static int ncname_ok(const char *s)
 	size_t len = strlen(s), i = 0;
 
 	while (i < len) {
-		uint32_t c;
-		size_t k = lt_json_utf8_next(s + i, len - i, &c);
+		uint32_t c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 1 : lt_json_utf8_next(s + i, len - i, &c);
 
 		if (k == 0 || !ncname_char(c, i == 0))
 			return 0;
@@ -614,18 +614,30 @@ static void put_escaped(struct lt_buf *b, const char *s, size_t len, int attr)
 	lt_buf_append(b, s + run, len - run);
 }
 
+/* The first "]]>" in s, or NULL; memchr finds the candidates (a rendered document is kilobytes). */
+static const char *find_cdata_end(const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	for (const char *p = s; (p = memchr(p, ']', (size_t)(end - p))) != NULL; p++)
+		if (end - p >= 3 && p[1] == ']' && p[2] == '>')
+			return p;
+	return NULL;
+}
+
 /* A CDATA section cannot hold "]]>": end it after "]]" and start the next with ">". */
 static void put_cdata(struct lt_buf *b, const char *s, size_t len)
 {
 	size_t start = 0;
+	const char *end;
 
-	for (size_t i = 0; i + 2 < len; i++) {
-		if (s[i] == ']' && s[i + 1] == ']' && s[i + 2] == '>') {
-			lt_buf_puts(b, "<![CDATA[");
-			lt_buf_append(b, s + start, i + 2 - start);
-			lt_buf_puts(b, "]]>");
-			start = i + 2;
-		}
+	while ((end = find_cdata_end(s + start, len - start)) != NULL) {
+		size_t i = (size_t)(end - s);
+
+		lt_buf_puts(b, "<![CDATA[");
+		lt_buf_append(b, s + start, i + 2 - start);
+		lt_buf_puts(b, "]]>");
+		start = i + 2;
 	}
 	lt_buf_puts(b, "<![CDATA[");
 	lt_buf_append(b, s + start, len - start);

@@ -239,8 +239,9 @@ struct event_base *lt_server_base_new(void)
 	 * turning a connection's read off and on, curl's sockets) into at most one epoll_ctl. Its
 	 * caveat (libevent's event.h) is an fd cloned with dup(): closing one clone leaves the file
 	 * in the epoll set and the deferred DEL fails. No fd handed to libevent here is ever dup'd
-	 * (listeners, accepted connections, curl's sockets, the signal socketpair), and a closed and
-	 * reused fd number is handled by libevent (MOD fails with ENOENT, retried as ADD). */
+	 * (listeners, accepted connections, curl's sockets, the store's wake-up pipe, libevent's own
+	 * signal socketpair), and a closed and reused fd number is handled by libevent (MOD fails
+	 * with ENOENT, retried as ADD). */
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);

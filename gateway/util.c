@@ -108,7 +108,8 @@ void lt_buf_reserve(struct lt_buf *b, size_t n)
 
 int lt_buf_append(struct lt_buf *b, const void *p, size_t n)
 {
-	if (buf_grow(b, n) < 0)
+	/* The writers append a few bytes at a time: most appends fit, and skip the checks of a growth. */
+	if (!(n < b->cap - b->len && b->len + n <= b->max && !b->overflow) && buf_grow(b, n) < 0)
 		return -1;
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);

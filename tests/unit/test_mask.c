@@ -103,6 +103,37 @@ static void collect_walks_lists_of_masked_fields(void **state)
 	json_decref(doc);
 }
 
+/* Log lines mask straight into JSON (lt_mask_json): the bytes must be those of escaping what
+ * lt_mask_text writes, for any text — random ones over the bytes that start or end a mask. */
+static void json_masking_is_escaped_text_masking(void **state)
+{
+	static const char alphabet[] = "0123456789012345678 -@@.._ab\"\\\n\tAnNg\xc3\xa1";
+	char *extra[] = { "Ng\xc3\xa1", "0123", "@a", NULL, "" };
+	char text[96];
+
+	(void)state;
+	srand(11);
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(rand() % (int)sizeof(text));
+		struct lt_buf plain, direct, escaped;
+
+		for (size_t i = 0; i < n; i++)
+			text[i] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+		lt_buf_init(&plain, 4096);
+		lt_buf_init(&direct, 4096);
+		lt_buf_init(&escaped, 4096);
+		lt_mask_text(&plain, text, n, extra, round % 2 ? 5 : 0);
+		lt_mask_json(&direct, text, n, extra, round % 2 ? 5 : 0);
+		lt_buf_json_str(&escaped, plain.data ? plain.data : "", plain.len);
+		assert_int_equal(direct.len, escaped.len);
+		if (direct.len > 0)
+			assert_memory_equal(direct.data, escaped.data, direct.len);
+		lt_buf_free(&plain);
+		lt_buf_free(&direct);
+		lt_buf_free(&escaped);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +144,7 @@ int main(void)
 		cmocka_unit_test(what_is_not_personal_stays),
 		cmocka_unit_test(named_values_are_hidden_wherever_they_are),
 		cmocka_unit_test(collect_walks_lists_of_masked_fields),
+		cmocka_unit_test(json_masking_is_escaped_text_masking),
 	};
 	return cmocka_run_group_tests_name("mask", tests, NULL, NULL);
 }
