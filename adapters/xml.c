@@ -468,6 +468,14 @@ int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, si
 		snprintf(why, n, "'%s' is not an XML %s name", local, attr ? "attribute" : "element");
 		return -1;
 	}
+	/* Namespaces in XML 1.0 § 3: an unprefixed attribute named xmlns is a declaration, not data.
+	 * Written from a document's key it would put the element and its unprefixed children in a
+	 * namespace the sender chose. (A prefixed xmlns:p never gets here: prefixes starting with
+	 * "xml" cannot be declared.) */
+	if (attr && colon == NULL && strcmp(name, "xmlns") == 0) {
+		snprintf(why, n, "an attribute named 'xmlns' would declare a namespace");
+		return -1;
+	}
 	return 0;
 }
 

@@ -347,6 +347,10 @@ static void test_encode_errors(void **state)
 			 "cannot write XML: 'b:c' is not an XML element name");
 	assert_run_fails(yaml, "{\"a\":{\"-x\":\"x\"}}", 422, "mapping.xml", "t:A.-x",
 			 "cannot write XML: '-x' is not an XML element name");
+	/* An attribute named xmlns IS a namespace declaration: written, it would move the element
+	 * and its unprefixed children into a namespace the data chose (<a xmlns="urn:evil"><b/>). */
+	assert_run_fails(yaml, "{\"a\":{\"@xmlns\":\"urn:evil\",\"b\":\"x\"}}", 422, "mapping.xml", "t:A.@xmlns",
+			 "cannot write XML: an attribute named 'xmlns' would declare a namespace");
 }
 
 /* Names follow XML 1.0 fifth edition, as libxml2's parser reads them: U+02CE (a letter there, not
