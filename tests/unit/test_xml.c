@@ -461,6 +461,10 @@ static void test_compile_errors(void **state)
 			  "  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:4:17: namespace prefix 'xmlns' is not an XML name (or starts with 'xml', which is reserved)\n"
 			  FIX "t.yaml:4:48: namespace URI 'urn:b' has two prefixes, 'a' and 'b'");
+	/* A root that is not a string is reported, not copied from an unset pointer (fuzz_map found
+	 * it: "root: #..." is a comment, and the indented lines after it made root a mapping). */
+	assert_load_fails("request:\n  out: xml\n  root: { R: 1 }\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:3:9: expected a string, got a mapping");
 }
 
 /* `examples:` with an XML expected file compare by field path, indentation aside. */
