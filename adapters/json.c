@@ -360,59 +360,50 @@ static size_t scan_escape(struct parser *p, size_t i, struct scratch *s, char *b
 {
 	const unsigned char *b = (const unsigned char *)p->buf;
 	long v, v2;
-	char c;
+	int c;
 
 	if (i + 1 >= p->len) {
 		fail_ctx(p, p->len, 0, "invalid escape");
 		return 0;
 	}
-	switch (b[i + 1]) {
-	case '"': c = '"'; break;
-	case '\\': c = '\\'; break;
-	case '/': c = '/'; break;
-	case 'b': c = '\b'; break;
-	case 'f': c = '\f'; break;
-	case 'n': c = '\n'; break;
-	case 'r': c = '\r'; break;
-	case 't': c = '\t'; break;
-	case 'u':
-		if ((v = escape_hex(p, i + 2)) < 0)
-			return 0;
-		if (v >= 0xdc00 && v <= 0xdfff) {
-			if (bad[0] == '\0')
-				snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
-			return 6;
+	if (b[i + 1] != 'u') {
+		if ((c = lt_json_unescape_letter(b[i + 1])) >= 0) {
+			scratch_reserve(s, 1);
+			s->data[s->len++] = (char)c;
+			return 2;
 		}
-		if (v < 0xd800 || v > 0xdbff) {
-			scratch_reserve(s, 4);
-			s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)v);
-			p->str_nul |= v == 0;
-			return 6;
-		}
-		if (i + 7 >= p->len || b[i + 6] != '\\' || b[i + 7] != 'u') {
-			if (bad[0] == '\0')
-				snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
-			return 6;
-		}
-		if ((v2 = escape_hex(p, i + 8)) < 0)
-			return 0;
-		if (v2 < 0xdc00 || v2 > 0xdfff) {
-			if (bad[0] == '\0')
-				snprintf(bad, badn, "invalid Unicode '\\u%04lX\\u%04lX'", (unsigned long)v,
-					 (unsigned long)v2);
-			return 12;
-		}
-		scratch_reserve(s, 4);
-		s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)(((v - 0xd800) << 10) + (v2 - 0xdc00) + 0x10000));
-		return 12;
-	default:
 		if (b[i + 1] < 0x80 || utf8_at(p, i + 1) > 0)
 			fail_ctx(p, i + 2, 0, "invalid escape");
 		return 0;
 	}
-	scratch_reserve(s, 1);
-	s->data[s->len++] = c;
-	return 2;
+	if ((v = escape_hex(p, i + 2)) < 0)
+		return 0;
+	if (v >= 0xdc00 && v <= 0xdfff) {
+		if (bad[0] == '\0')
+			snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
+		return 6;
+	}
+	if (v < 0xd800 || v > 0xdbff) {
+		scratch_reserve(s, 4);
+		s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)v);
+		p->str_nul |= v == 0;
+		return 6;
+	}
+	if (i + 7 >= p->len || b[i + 6] != '\\' || b[i + 7] != 'u') {
+		if (bad[0] == '\0')
+			snprintf(bad, badn, "invalid Unicode '\\u%04lX'", (unsigned long)v);
+		return 6;
+	}
+	if ((v2 = escape_hex(p, i + 8)) < 0)
+		return 0;
+	if (v2 < 0xdc00 || v2 > 0xdfff) {
+		if (bad[0] == '\0')
+			snprintf(bad, badn, "invalid Unicode '\\u%04lX\\u%04lX'", (unsigned long)v, (unsigned long)v2);
+		return 12;
+	}
+	scratch_reserve(s, 4);
+	s->len += lt_json_utf8_put(s->data + s->len, (uint32_t)(((v - 0xd800) << 10) + (v2 - 0xdc00) + 0x10000));
+	return 12;
 }
 
 /* A string whose opening quote was just consumed. Plain runs are skipped in one loop; only a
@@ -422,10 +413,23 @@ static int scan_string(struct parser *p)
 	const unsigned char *b = (const unsigned char *)p->buf;
 	size_t i = p->pos, run = i, n = p->len, k;
 	struct scratch *s = NULL;
-	char bad[64] = "";
+	char bad[64];
 
+	bad[0] = '\0';
 	p->str_nul = 0;
 	for (;;) {
+		uint64_t w, mask;
+
+		/* Plain ASCII eight bytes at a time, straight to the first byte that is not; byte
+		 * by byte in the last few. */
+		while (n - i >= 8) {
+			memcpy(&w, b + i, 8);
+			if ((mask = lt_json_special8(w) | (w & LT_WORD_HIGHS)) != 0) {
+				i += lt_json_first8(mask);
+				break;
+			}
+			i += 8;
+		}
 		while (i < n && str_class[b[i]] == 0)
 			i++;
 		if (i >= n)
@@ -434,6 +438,17 @@ static int scan_string(struct parser *p)
 		case 1:
 			goto done;
 		case 4:
+			/* Two- and three-byte characters without the checks that only the rarer lead
+			 * bytes need (E0 and ED bound their second byte; F0-F4 are four bytes). */
+			if (b[i] >= 0xc2 && b[i] <= 0xdf && n - i >= 2 && (b[i + 1] & 0xc0) == 0x80) {
+				i += 2;
+				continue;
+			}
+			if (b[i] >= 0xe1 && b[i] <= 0xef && b[i] != 0xed && n - i >= 3 && (b[i + 1] & 0xc0) == 0x80 &&
+			    (b[i + 2] & 0xc0) == 0x80) {
+				i += 3;
+				continue;
+			}
 			if ((k = utf8_at(p, i)) == 0)
 				return TOK_INVALID;
 			i += k;
@@ -600,7 +615,7 @@ static int next_token(struct parser *p)
 			return p->tok = scan_word(p);
 		/* Anything else is an invalid token of one character, which must be decodable. */
 		k = b[i] < 0x80 ? 1 : utf8_at(p, i);
-		p->pos = i + (k ? k : 0);
+		p->pos = i + k;
 		return p->tok = TOK_INVALID;
 	}
 }
@@ -615,7 +630,8 @@ static int key_ok(struct parser *p, json_t *obj)
 		fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
 		return 0;
 	}
-	if (json_object_getn(obj, p->str, p->str_len) == NULL)
+	/* An object's first key cannot be a duplicate: no hash lookup for it. */
+	if (json_object_size(obj) == 0 || json_object_getn(obj, p->str, p->str_len) == NULL)
 		return 1;
 	if (raw > NEAR_MAX)
 		fail_at(p, p->pos, "duplicate key");
@@ -624,15 +640,14 @@ static int key_ok(struct parser *p, json_t *obj)
 	return 0;
 }
 
-/* jansson's constructors return NULL only when out of memory: the gateway's policy is to abort
- * then (gateway/util.h), as lt_xmalloc does. */
-static json_t *made(json_t *v)
+/* jansson's constructors return NULL, and its setters -1, only when out of memory: the
+ * gateway's policy is to abort then (gateway/util.h), as lt_xmalloc does. */
+static void need(int ok)
 {
-	if (v == NULL) {
+	if (!ok) {
 		fprintf(stderr, "lienthong: out of memory decoding JSON\n");
 		abort();
 	}
-	return v;
 }
 
 /* The grammar, with an explicit stack of the open arrays and objects. Each new value goes into
@@ -686,25 +701,19 @@ value:
 		fail_tok(p, "unexpected token");
 		goto refused;
 	}
-	made(v);
+	need(v != NULL);
 	if (top == NULL)
 		root = v;
 	else if (json_is_array(top))
-		made(json_array_append_new(top, v) == 0 ? top : NULL);
+		need(json_array_append_new(top, v) == 0);
 	else
-		made(json_object_setn_new_nocheck(top, key, klen, v) == 0 ? top : NULL);
+		need(json_object_setn_new_nocheck(top, key, klen, v) == 0);
 	if (json_is_object(v) || json_is_array(v)) {
 		stack[depth++] = top = v;
 		next_token(p);
 		if (p->tok == (json_is_object(v) ? '}' : ']'))
 			goto closed;
-		if (json_is_object(v))
-			goto key;
-		if (p->tok == TOK_EOF) {
-			fail_tok(p, "']' expected");
-			goto refused;
-		}
-		goto value;
+		goto member;
 	}
 next:
 	if (top == NULL) {
@@ -717,13 +726,7 @@ next:
 	next_token(p);
 	if (p->tok == ',') {
 		next_token(p);
-		if (json_is_object(top))
-			goto key;
-		if (p->tok == TOK_EOF) {
-			fail_tok(p, "']' expected");
-			goto refused;
-		}
-		goto value;
+		goto member;
 	}
 	if (p->tok != (json_is_object(top) ? '}' : ']')) {
 		fail_tok(p, json_is_object(top) ? "'}' expected" : "']' expected");
@@ -733,6 +736,16 @@ closed:
 	depth--;
 	top = depth > 0 ? stack[depth - 1] : NULL;
 	goto next;
+member:
+	/* What comes after '{', '[' or ',': a key, or an array item (the end of the input here is
+	 * jansson's "']' expected", not the "unexpected token" a missing value gets elsewhere). */
+	if (json_is_object(top))
+		goto key;
+	if (p->tok == TOK_EOF) {
+		fail_tok(p, "']' expected");
+		goto refused;
+	}
+	goto value;
 key:
 	if (p->tok != TOK_STRING) {
 		fail_tok(p, "string or '}' expected");
@@ -867,6 +880,16 @@ static size_t int_text(json_int_t v, char *buf)
 
 static void put_str(struct lt_buf *b, const char *s, size_t n)
 {
+	/* Nearly every string needs no escape: then it goes in with its quotes in one copy. */
+	if (n + 2 < b->cap - b->len && n + 2 <= b->max - b->len && !b->overflow && lt_json_plain_len(s, n) == n) {
+		char *d = b->data + b->len;
+
+		d[0] = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		b->len += n + 2;
+		return;
+	}
 	put1(b, '"');
 	lt_buf_json_str(b, s, n);
 	put1(b, '"');

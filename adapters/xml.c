@@ -442,8 +442,8 @@ static int ncname_ok(const char *s)
 	size_t len = strlen(s), i = 0;
 
 	while (i < len) {
-		uint32_t c;
-		size_t k = lt_json_utf8_next(s + i, len - i, &c);
+		uint32_t c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 1 : lt_json_utf8_next(s + i, len - i, &c);
 
 		if (k == 0 || !ncname_char(c, i == 0))
 			return 0;
@@ -543,13 +543,31 @@ static int enc_name(struct enc *x, const char *name, int attr)
 /* XML 1.0 has no way to write most control characters, U+FFFE or U+FFFF, even escaped. */
 static int xml_chars_ok(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t i = 0;
 
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-			return 0;
-		if (c == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf && ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
-			return 0;
+	/* A rendered document is checked again as the text that carries it: words with no control
+	 * character and no 0xEF (the lead byte of U+FFFE and U+FFFF) are passed eight bytes at a
+	 * time, the others and the last few bytes one by one. */
+	while (i < len) {
+		uint64_t w;
+		size_t end = len - i > 8 ? i + 8 : len;
+
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((lt_word_has_below(w, 0x20) | lt_word_has_byte(w, 0xef)) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		for (; i < end; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				return 0;
+			if (c == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf &&
+			    ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+				return 0;
+		}
 	}
 	return 1;
 }
@@ -604,18 +622,30 @@ static void put_escaped(struct lt_buf *b, const char *s, size_t len, int attr)
 	lt_buf_append(b, s + run, len - run);
 }
 
+/* The first "]]>" in s, or NULL; memchr finds the candidates (a rendered document is kilobytes). */
+static const char *find_cdata_end(const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	for (const char *p = s; (p = memchr(p, ']', (size_t)(end - p))) != NULL; p++)
+		if (end - p >= 3 && p[1] == ']' && p[2] == '>')
+			return p;
+	return NULL;
+}
+
 /* A CDATA section cannot hold "]]>": end it after "]]" and start the next with ">". */
 static void put_cdata(struct lt_buf *b, const char *s, size_t len)
 {
 	size_t start = 0;
+	const char *end;
 
-	for (size_t i = 0; i + 2 < len; i++) {
-		if (s[i] == ']' && s[i + 1] == ']' && s[i + 2] == '>') {
-			lt_buf_puts(b, "<![CDATA[");
-			lt_buf_append(b, s + start, i + 2 - start);
-			lt_buf_puts(b, "]]>");
-			start = i + 2;
-		}
+	while ((end = find_cdata_end(s + start, len - start)) != NULL) {
+		size_t i = (size_t)(end - s);
+
+		lt_buf_puts(b, "<![CDATA[");
+		lt_buf_append(b, s + start, i + 2 - start);
+		lt_buf_puts(b, "]]>");
+		start = i + 2;
 	}
 	lt_buf_puts(b, "<![CDATA[");
 	lt_buf_append(b, s + start, len - start);

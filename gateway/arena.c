@@ -131,7 +131,9 @@ void lt_arena_free(struct lt_arena *a)
 	if (a == NULL)
 		return;
 	if (a->entered > 0) {
+		/* No room left: json_alloc's fast path fails and grow refuses, so blocks go to the heap. */
 		a->dead = 1;
+		a->end = a->pos;
 		return;
 	}
 	destroy(a);
@@ -162,7 +164,7 @@ static int grow(struct lt_arena *a, size_t need)
 	size_t size = a->next;
 	struct chunk *c;
 
-	if (need > SIZE_MAX / 2)
+	if (need > SIZE_MAX / 2 || a->dead)
 		return -1;
 	if (size < need + sizeof(struct chunk))
 		size = ROUND(need + sizeof(struct chunk));
@@ -243,26 +245,46 @@ struct lt_arena *lt_arena_current(void)
 
 /* ---- the jansson allocator ----------------------------------------------------------------- */
 
+/* Past this size a block never comes from an arena (every bound is far below): it keeps the fast
+ * path's arithmetic from wrapping. */
+#define BLOCK_MAX (SIZE_MAX / 4)
+
+static void *block(struct blk *h, uint32_t kind, size_t n)
+{
+	UNPOISON(h, sizeof(*h) + n);
+	h->kind = kind;
+#ifdef LT_ARENA_ASAN
+	h->size = n;            /* only read to poison the block when it is freed */
+#endif
+	return h + 1;
+}
+
+/* A new chunk, or the heap: outside any arena, past the bound, or once the transaction has ended
+ * (a dead arena: what is made now belongs to no transaction, and grow refuses). */
+__attribute__((noinline)) static void *json_alloc_slow(struct lt_arena *a, size_t n)
+{
+	struct blk *h;
+
+	if (a != NULL && n <= a->bound && (h = bump(a, sizeof(*h) + ROUND(n) + REDZONE)) != NULL)
+		return block(h, BLK_ARENA, n);
+	if (n > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + n)) == NULL)
+		return NULL;
+	return block(h, BLK_HEAP, n);
+}
+
+/* jansson's malloc, some 400 times per request: the common case (the block fits the current
+ * arena's newest chunk) is a bump and a tag. */
 static void *json_alloc(size_t n)
 {
 	struct lt_arena *a = current;
-	struct blk *h = NULL;
+	size_t need = sizeof(struct blk) + ROUND(n) + REDZONE;
+	struct blk *h;
 
-	/* A dead arena's transaction has ended: whatever is made now belongs to no transaction. */
-	if (a != NULL && !a->dead && n <= a->bound) {
-		h = bump(a, sizeof(*h) + ROUND(n) + REDZONE);
-		if (h != NULL) {
-			UNPOISON(h, sizeof(*h) + n);
-			h->kind = BLK_ARENA;
-			h->size = n;
-			return h + 1;
-		}
-	}
-	if (n > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + n)) == NULL)
-		return NULL;
-	h->kind = BLK_HEAP;
-	h->size = n;
-	return h + 1;
+	if (a == NULL || n > BLOCK_MAX || need > (size_t)(a->end - a->pos))
+		return json_alloc_slow(a, n);
+	h = (struct blk *)(void *)a->pos;
+	a->pos += need;
+	return block(h, BLK_ARENA, n);
 }
 
 static void json_release(void *p)
@@ -283,7 +305,9 @@ static void json_release(void *p)
 		abort();
 	}
 	h->kind = BLK_FREED;
+#ifdef LT_ARENA_ASAN
 	POISON(p, h->size);
+#endif
 }
 
 void lt_arena_install(void)

@@ -108,7 +108,8 @@ void lt_buf_reserve(struct lt_buf *b, size_t n)
 
 int lt_buf_append(struct lt_buf *b, const void *p, size_t n)
 {
-	if (buf_grow(b, n) < 0)
+	/* The writers append a few bytes at a time: most appends fit, and skip the checks of a growth. */
+	if (!(n < b->cap - b->len && b->len + n <= b->max && !b->overflow) && buf_grow(b, n) < 0)
 		return -1;
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
@@ -155,36 +156,74 @@ int lt_buf_printf(struct lt_buf *b, const char *fmt, ...)
 	return rc;
 }
 
+size_t lt_json_plain_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	/* Eight bytes at a time, straight to the first one to escape; byte by byte in the last few. */
+	while (n - i >= 8) {
+		uint64_t w, mask;
+
+		memcpy(&w, s + i, 8);
+		if ((mask = lt_json_special8(w)) != 0) {
+			i += lt_json_first8(mask);
+			break;
+		}
+		i += 8;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	return i;
+}
+
+static const char json_escapes[][2] = {
+	{ '"', '"' }, { '\\', '\\' }, { 'n', '\n' }, { 'r', '\r' }, { 't', '\t' }, { 'b', '\b' }, { 'f', '\f' },
+	{ '/', '/' },
+};
+
+char lt_json_escape_letter(unsigned char c)
+{
+	/* '/' is last: never written escaped, so it is not looked up here. */
+	for (size_t i = 0; i + 1 < sizeof(json_escapes) / sizeof(json_escapes[0]); i++)
+		if ((unsigned char)json_escapes[i][1] == c)
+			return json_escapes[i][0];
+	return 0;
+}
+
+int lt_json_unescape_letter(unsigned char letter)
+{
+	for (size_t i = 0; i < sizeof(json_escapes) / sizeof(json_escapes[0]); i++)
+		if ((unsigned char)json_escapes[i][0] == letter)
+			return (unsigned char)json_escapes[i][1];
+	return -1;
+}
+
 int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, start = 0;
+	size_t i = 0, k;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
-		char u[7];
+	/* Runs that need no escaping (nearly all text) go in with one append each. */
+	while ((k = lt_json_plain_len(s + i, n - i)) < n - i) {
+		unsigned char c = (unsigned char)s[i + k];
+		char esc[6] = { '\\', lt_json_escape_letter(c) };
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		lt_buf_append(b, s + start, i - start);
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		default:
-			u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-			u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = '\0';
-			esc = u;
+		lt_buf_append(b, s + i, k);
+		if (esc[1] != 0) {
+			lt_buf_append(b, esc, 2);
+		} else {
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			lt_buf_append(b, esc, 6);
 		}
-		lt_buf_puts(b, esc);
-		start = i + 1;
+		i += k + 1;
 	}
-	return lt_buf_append(b, s + start, n - start);
+	return lt_buf_append(b, s + i, n - i);
 }
 
 void lt_buf_reset(struct lt_buf *b)

@@ -61,3 +61,28 @@ def test_same_bytes_with_and_without_the_arena(arena_mode, gw, sandbox):
     sent = [c["json"]["data"][0]["MaHoSo"] for c in sandbox.calls()[3:]]
     assert sent == [dossier_code(n) for n in range(100, 130)]
     assert sandbox.logins == 2
+
+
+def test_tree_larger_than_the_arena_bound(gateway, sandbox):
+    """A transaction's arena holds at most 8 × max_body + 256 KiB; past it, jansson's blocks come
+    from the heap. A 1,700-document dossier under max_body 256 KiB needs ~3 MB of trees against a
+    2.25 MiB bound: it still maps exactly, and the fixture's LeakSanitizer check at exit shows the
+    heap blocks mixed into the arena's trees were freed."""
+    gw = gateway(sandbox, max_body="256KiB")
+    doc = city_dossier()
+    docs = [{"id": str(5000 + i), "name": f"Giấy tờ kèm theo số {i}.pdf",
+             "url": f"https://dichvucong.hanoi.gov.vn/documents/{5000 + i}.pdf", "deleted": i % 7 == 0}
+            for i in range(1700)]
+    doc["dossiers"][0]["documents"] = docs
+    assert len(json.dumps(doc, ensure_ascii=False).encode("utf-8")) < 256 * 1024
+    r = gw.post(SYNC, doc)
+    assert r.status == 200, r.text()
+    assert r.json()["accepted"] is True
+    (call,) = sandbox.calls()
+    sent = call["json"]["data"][0]["TaiLieuNop"]
+    assert len(sent) == 1700
+    assert sent[0] == {"TepDinhKemId": "5000", "TenTepDinhKem": "Giấy tờ kèm theo số 0.pdf",
+                       "IsDeleted": "True", "MaThanhPhanHoSo": "",
+                       "DuongDanTaiTepTin": "https://dichvucong.hanoi.gov.vn/documents/5000.pdf"}
+    assert [d["TepDinhKemId"] for d in sent] == [str(5000 + i) for i in range(1700)]
+    assert [d["IsDeleted"] for d in sent] == ["True" if i % 7 == 0 else "False" for i in range(1700)]

@@ -244,6 +244,64 @@ static void test_encode_compact_utf8_escapes(void **state)
 	assert_encodes(json_array(), "[]");
 }
 
+/* Strings are scanned eight bytes at a time: a character to escape is found at every offset of
+ * a word and across words, and bytes that need no escape (DEL, UTF-8) are left as they are. */
+static void test_encode_escapes_at_every_offset(void **state)
+{
+	static const struct { const char *in, *out; } chars[] = {
+		{ "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" }, { "\x1f", "\\u001f" }, { "\x01", "\\u0001" },
+		{ "\t", "\\t" }, { "\r", "\\r" }, { "\b", "\\b" }, { "\f", "\\f" }, { "/", "/" },
+		{ "\x7f", "\x7f" }, { "\xc3\xa9", "\xc3\xa9" }, { " ", " " },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++) {
+		for (size_t at = 0; at <= 20; at++) {
+			char in[64], want[64];
+
+			snprintf(in, sizeof(in), "%.*s%s%.*s", (int)at, "xxxxxxxxxxxxxxxxxxxx", chars[c].in, (int)(20 - at),
+				 "yyyyyyyyyyyyyyyyyyyy");
+			snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, "xxxxxxxxxxxxxxxxxxxx", chars[c].out,
+				 (int)(20 - at), "yyyyyyyyyyyyyyyyyyyy");
+			assert_encodes(json_string(in), want);
+		}
+	}
+}
+
+/* Past the first reservation and across every growth of the buffer, strings of every length with
+ * and without characters to escape come out as jansson's own compact writer puts them. */
+static void test_encode_long_document_as_jansson(void **state)
+{
+	static const char *const pieces[] = { "a", "\xc3\xa9", "\xe1\xbb\x87", "\"", "\n", "\\", "\x01", "\x7f", "b", "c" };
+	json_t *doc = json_array(), *obj = json_object();
+	char *want, *got = NULL, key[16];
+	size_t len = 0;
+	struct lt_err e;
+
+	(void)state;
+	for (int i = 0; i < 600; i++) {
+		struct lt_buf b;
+
+		lt_buf_init(&b, 1 << 12);
+		for (int k = 0; k < i % 41; k++)
+			lt_buf_puts(&b, pieces[(i * 7 + k * (i % 3 == 0 ? 1 : 0)) % (i % 2 ? 3 : 10)]);
+		json_array_append_new(doc, json_string(b.data ? b.data : ""));
+		snprintf(key, sizeof(key), "k%d", i);
+		json_object_set_new(obj, key, json_integer((json_int_t)i * -7919));
+		lt_buf_free(&b);
+	}
+	json_array_append_new(doc, obj);
+	want = json_dumps(doc, JSON_COMPACT);
+	lt_err_clear(&e);
+	assert_int_equal(lt_json_encode(doc, &got, &len, &e), 0);
+	assert_true(strlen(want) > 3 * 4096);
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	free(want);
+	free(got);
+	json_decref(doc);
+}
+
 static void test_encode_reals_shortest(void **state)
 {
 	(void)state;
@@ -354,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_depth_bound),
 		cmocka_unit_test(test_brackets_in_strings_do_not_count),
 		cmocka_unit_test(test_encode_compact_utf8_escapes),
+		cmocka_unit_test(test_encode_escapes_at_every_offset),
+		cmocka_unit_test(test_encode_long_document_as_jansson),
 		cmocka_unit_test(test_encode_reals_shortest),
 		cmocka_unit_test(test_real_text_round_trips),
 		cmocka_unit_test(test_json_test_suite),

@@ -355,6 +355,39 @@ static void test_encode_errors(void **state)
 
 /* Names follow XML 1.0 fifth edition, as libxml2's parser reads them: U+02CE (a letter there, not
  * in the fourth edition's tables) is written, and an attribute's text past ASCII is a reference. */
+/* Text is checked eight bytes at a time: a character XML 1.0 cannot carry is refused at every
+ * offset of a word and across words, and the ones it can (tab, newline, CR, U+FEFF, other UTF-8)
+ * pass at every offset. */
+static void test_encode_forbidden_characters_at_every_offset(void **state)
+{
+	static const struct lt_xml_ns ns[] = { { (char *)"t", (char *)"urn:t" } };
+	static const struct { const char *c; int ok; } chars[] = {
+		{ "\x01", 0 }, { "\x1f", 0 }, { "\xef\xbf\xbe", 0 }, { "\xef\xbf\xbf", 0 },
+		{ "\t", 1 }, { "\n", 1 }, { "\r", 1 }, { "\xef\xbb\xbf", 1 }, { "\xc3\xa9", 1 }, { "\x7f", 1 },
+	};
+	struct lt_xml_opts o = { ns, 1, 0, "t:R", 0, NULL, 0 };
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++) {
+		for (int at = 0; at <= 20; at++) {
+			char text[64], *out = NULL;
+			size_t len;
+			struct lt_err e;
+			json_t *doc;
+
+			snprintf(text, sizeof(text), "%.*s%s%.*s", at, "xxxxxxxxxxxxxxxxxxxx", chars[c].c, 20 - at,
+				 "yyyyyyyyyyyyyyyyyyyy");
+			doc = json_pack("{ss}", "t:A", text);
+			lt_err_clear(&e);
+			assert_int_equal(lt_xml_encode(doc, &o, &out, &len, &e), chars[c].ok ? 0 : -1);
+			if (!chars[c].ok)
+				assert_string_equal(e.msg, "cannot write XML: the text holds a control character XML 1.0 cannot carry");
+			free(out);
+			json_decref(doc);
+		}
+	}
+}
+
 static void test_encode_names_and_escapes(void **state)
 {
 	const char *yaml = "request:\n  out: xml\n  root: R\n  fields:\n    A: { from: a }\n";
@@ -501,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_encode_soap12),
 		cmocka_unit_test(test_encode_xml),
 		cmocka_unit_test(test_encode_errors),
+		cmocka_unit_test(test_encode_forbidden_characters_at_every_offset),
 		cmocka_unit_test(test_encode_names_and_escapes),
 		cmocka_unit_test(test_map_xml_input),
 		cmocka_unit_test(test_compile_errors),
