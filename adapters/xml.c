@@ -787,26 +787,25 @@ static int fill(struct enc *x, struct elem *el, json_t *v)
 	return 0;
 }
 
-/* libxml2's xmlBufWriteQuotedString, for namespace URIs. */
+/* libxml2's xmlBufWriteQuotedString, for namespace URIs (double quotes, or single ones when the
+ * URI holds '"' and no '\''), except that '&' and '<' are escaped: libxml2 writes them bare, which
+ * is not well-formed XML, and a URI may hold '&' (a query string; xmlParseURI accepts it). */
 static void put_quoted(struct lt_buf *b, const char *s)
 {
-	if (strchr(s, '"') == NULL) {
-		lt_buf_putc(b, '"');
-		lt_buf_puts(b, s);
-		lt_buf_putc(b, '"');
-	} else if (strchr(s, '\'') == NULL) {
-		lt_buf_putc(b, '\'');
-		lt_buf_puts(b, s);
-		lt_buf_putc(b, '\'');
-	} else {
-		lt_buf_putc(b, '"');
-		for (; *s != '\0'; s++)
-			if (*s == '"')
-				lt_buf_puts(b, "&quot;");
-			else
-				lt_buf_putc(b, *s);
-		lt_buf_putc(b, '"');
+	char q = strchr(s, '"') == NULL || strchr(s, '\'') != NULL ? '"' : '\'';
+
+	lt_buf_putc(b, q);
+	for (; *s != '\0'; s++) {
+		if (*s == '&')
+			lt_buf_puts(b, "&amp;");
+		else if (*s == '<')
+			lt_buf_puts(b, "&lt;");
+		else if (*s == '"' && q == '"')
+			lt_buf_puts(b, "&quot;");
+		else
+			lt_buf_putc(b, *s);
 	}
+	lt_buf_putc(b, q);
 }
 
 int lt_xml_encode(json_t *doc, const struct lt_xml_opts *o, char **out, size_t *len, struct lt_err *e)

@@ -353,6 +353,27 @@ static void test_encode_errors(void **state)
 			 "cannot write XML: an attribute named 'xmlns' would declare a namespace");
 }
 
+/* A namespace URI may hold '&' (a query string): xmlParseURI accepts it, and libxml2's own saver
+ * writes it bare, which is not well-formed XML (fuzz_map found it). It is escaped, and reads back. */
+static void test_encode_namespace_uri_escaped(void **state)
+{
+	struct lt_map *m = load("request:\n  out: xml\n  namespaces: { t: \"http://x.vn/ns?a=1&b=2\" }\n"
+				"  root: t:R\n  fields:\n    t:A: { from: a }\n");
+	struct lt_xml_opts o = { NULL, 0, 0, NULL, 0, NULL, 0 };
+	struct lt_err e;
+	json_t *doc = NULL;
+	char *out = run(m, 0, "{\"a\":\"1\"}", &e);
+
+	(void)state;
+	assert_non_null(out);
+	assert_string_equal(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?><t:R xmlns:t=\"http://x.vn/ns?a=1&amp;b=2\">"
+			    "<t:A>1</t:A></t:R>");
+	assert_int_equal(lt_xml_decode(out, strlen(out), &o, &doc, &e), 0);
+	json_decref(doc);
+	free(out);
+	lt_map_free(m);
+}
+
 /* Names follow XML 1.0 fifth edition, as libxml2's parser reads them: U+02CE (a letter there, not
  * in the fourth edition's tables) is written, and an attribute's text past ASCII is a reference. */
 /* Text is checked eight bytes at a time: a character XML 1.0 cannot carry is refused at every
@@ -536,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_encode_forbidden_characters_at_every_offset),
 		cmocka_unit_test(test_encode_names_and_escapes),
+		cmocka_unit_test(test_encode_namespace_uri_escaped),
 		cmocka_unit_test(test_map_xml_input),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_examples_xml),
