@@ -120,6 +120,26 @@ size_t lt_json_utf8_put(char *p, uint32_t c)
 	return 4;
 }
 
+int lt_buf_json_text(struct lt_buf *b, const char *s, size_t n)
+{
+	size_t i = 0, run = 0, k;
+
+	/* JSON text is UTF-8 (RFC 8259 § 8.1): one byte that is not makes a whole log line or error
+	 * answer unreadable to a strict parser, and log shippers drop such lines. */
+	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+		} else if ((k = lt_json_utf8_next(s + i, n - i, NULL)) > 0) {
+			i += k;
+		} else {
+			lt_buf_json_str(b, s + run, i - run);
+			lt_buf_append(b, "\xef\xbf\xbd", 3);
+			run = ++i;
+		}
+	}
+	return lt_buf_json_str(b, s + run, n - run);
+}
+
 /* jansson quotes the offending input ("near '...'"); the message travels in a JSON error
  * envelope and into logs, so bytes that are not printable UTF-8 become '?'. */
 static void clean_text(char *dst, size_t n, const char *src)

@@ -62,4 +62,11 @@ size_t lt_json_utf8_next(const char *s, size_t n, uint32_t *cp);
  * bytes; returns the length. The decoder uses it for \u escapes, the mapping rules to case-map. */
 size_t lt_json_utf8_put(char *p, uint32_t c);
 
+struct lt_buf;
+/* Appends bytes the gateway did not make or check (a request's path, a header, a message quoting
+ * them) as the inside of a JSON string: as lt_buf_json_str, and each byte that does not begin a
+ * valid UTF-8 character as U+FFFD. 0 / -1 on overflow, as lt_buf_append. Strings of jansson trees
+ * are valid UTF-8 already and go to lt_buf_json_str. */
+int lt_buf_json_text(struct lt_buf *b, const char *s, size_t n);
+
 #endif

@@ -468,6 +468,14 @@ int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, si
 		snprintf(why, n, "'%s' is not an XML %s name", local, attr ? "attribute" : "element");
 		return -1;
 	}
+	/* Namespaces in XML 1.0 § 3: an unprefixed attribute named xmlns is a declaration, not data.
+	 * Written from a document's key it would put the element and its unprefixed children in a
+	 * namespace the sender chose. (A prefixed xmlns:p never gets here: prefixes starting with
+	 * "xml" cannot be declared.) */
+	if (attr && colon == NULL && strcmp(name, "xmlns") == 0) {
+		snprintf(why, n, "an attribute named 'xmlns' would declare a namespace");
+		return -1;
+	}
 	return 0;
 }
 
@@ -779,26 +787,25 @@ static int fill(struct enc *x, struct elem *el, json_t *v)
 	return 0;
 }
 
-/* libxml2's xmlBufWriteQuotedString, for namespace URIs. */
+/* libxml2's xmlBufWriteQuotedString, for namespace URIs (double quotes, or single ones when the
+ * URI holds '"' and no '\''), except that '&' and '<' are escaped: libxml2 writes them bare, which
+ * is not well-formed XML, and a URI may hold '&' (a query string; xmlParseURI accepts it). */
 static void put_quoted(struct lt_buf *b, const char *s)
 {
-	if (strchr(s, '"') == NULL) {
-		lt_buf_putc(b, '"');
-		lt_buf_puts(b, s);
-		lt_buf_putc(b, '"');
-	} else if (strchr(s, '\'') == NULL) {
-		lt_buf_putc(b, '\'');
-		lt_buf_puts(b, s);
-		lt_buf_putc(b, '\'');
-	} else {
-		lt_buf_putc(b, '"');
-		for (; *s != '\0'; s++)
-			if (*s == '"')
-				lt_buf_puts(b, "&quot;");
-			else
-				lt_buf_putc(b, *s);
-		lt_buf_putc(b, '"');
+	char q = strchr(s, '"') == NULL || strchr(s, '\'') != NULL ? '"' : '\'';
+
+	lt_buf_putc(b, q);
+	for (; *s != '\0'; s++) {
+		if (*s == '&')
+			lt_buf_puts(b, "&amp;");
+		else if (*s == '<')
+			lt_buf_puts(b, "&lt;");
+		else if (*s == '"' && q == '"')
+			lt_buf_puts(b, "&quot;");
+		else
+			lt_buf_putc(b, *s);
 	}
+	lt_buf_putc(b, q);
 }
 
 int lt_xml_encode(json_t *doc, const struct lt_xml_opts *o, char **out, size_t *len, struct lt_err *e)

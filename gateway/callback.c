@@ -13,6 +13,7 @@
 #include "gateway/server.h"
 #include "gateway/store.h"
 #include "gateway/util.h"
+#include "adapters/json.h"
 #include "adapters/verify.h"
 
 #define IDEM_KEY_MAX 128
@@ -79,13 +80,13 @@ static void audit_bad_signature(const struct lt_cbreq *r, const char *key, const
 	lt_buf_puts(&b, "\",\"key\":");
 	if (key != NULL) {
 		lt_buf_putc(&b, '"');
-		lt_buf_json_str(&b, key, strlen(key));
+		lt_buf_json_text(&b, key, strlen(key));   /* may be the caller's header, as sent */
 		lt_buf_putc(&b, '"');
 	} else {
 		lt_buf_puts(&b, "null");
 	}
 	lt_buf_puts(&b, ",\"reason\":\"");
-	lt_buf_json_str(&b, reason, strlen(reason));
+	lt_buf_json_text(&b, reason, strlen(reason));
 	lt_buf_putc(&b, '"');
 	lt_log_audit("callback.bad_signature", b.overflow ? NULL : b.data);
 	lt_buf_free(&b);

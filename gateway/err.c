@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "gateway/err.h"
+#include "adapters/json.h"
 #include "gateway/util.h"
 
 void lt_err_clear(struct lt_err *e)
@@ -109,7 +110,7 @@ static void env_member(struct lt_buf *b, const char *name, const char *val)
 	if (val == NULL || *val == '\0')
 		return;
 	lt_buf_printf(b, ",\"%s\":\"", name);
-	lt_buf_json_str(b, val, strlen(val));
+	lt_buf_json_text(b, val, strlen(val));
 	lt_buf_putc(b, '"');
 }
 
@@ -121,7 +122,8 @@ char *lt_err_envelope(const struct lt_err *e, const char *route, const char *req
 	lt_buf_puts(&b, "{\"error\":{\"code\":\"");
 	lt_buf_json_str(&b, e->code[0] ? e->code : "internal", strlen(e->code[0] ? e->code : "internal"));
 	lt_buf_puts(&b, "\",\"message\":\"");
-	lt_buf_json_str(&b, e->msg, strlen(e->msg));
+	/* A message may quote the request (a path) and may end in a character cut by its bound. */
+	lt_buf_json_text(&b, e->msg, strlen(e->msg));
 	lt_buf_putc(&b, '"');
 	env_member(&b, "route", route);
 	env_member(&b, "field", e->field);

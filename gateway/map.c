@@ -959,12 +959,14 @@ static void xml_compile(struct cc *c, struct lt_map_section *s, const struct lt_
 		s->action = lt_xstrdup("");
 	}
 	if ((v = lt_ymap_get(n, "root")) != NULL) {
-		if (!is_xmlish(s->out))
+		if (!is_xmlish(s->out)) {
 			bad(c, key_of(n, "root"), "'root' is for 'out: xml' and 'out: soap'");
-		else if (get_str(c, v, &str) == 0 && lt_xml_name_check(str, 0, s->ns, s->nns, why, sizeof(why)) < 0)
-			bad(c, v, "root: %s", why);
-		else
-			s->root = lt_xstrdup(str);
+		} else if (get_str(c, v, &str) == 0) {   /* str is set only then; get_str reported the rest */
+			if (lt_xml_name_check(str, 0, s->ns, s->nns, why, sizeof(why)) < 0)
+				bad(c, v, "root: %s", why);
+			else
+				s->root = lt_xstrdup(str);
+		}
 	} else if (is_xmlish(s->out)) {
 		bad(c, n, "'out: %s' needs 'root', the element to write%s", fmt_names[s->out],
 		    s->out == LT_FMT_SOAP ? " inside Body" : "");

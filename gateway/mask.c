@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gateway/mask.h"
+#include "adapters/json.h"
 
 #define COLLECT_MAX 256
 #define PATH_SEG_MAX 128
@@ -131,7 +132,7 @@ static size_t extra_at(const char *s, size_t n, size_t i, char *const *extra, si
 static void put_span(struct lt_buf *out, const char *s, size_t n, int json)
 {
 	if (json)
-		lt_buf_json_str(out, s, n);
+		lt_buf_json_text(out, s, n);
 	else
 		lt_buf_append(out, s, n);
 }
@@ -154,8 +155,11 @@ static void mask_into(struct lt_buf *out, const char *s, size_t n, char *const *
 			continue;
 		}
 		if (c == '@' && email_at(s, n, i, flushed, &start, &end)) {
+			/* The address's first character stays: all of its bytes, not its lead byte alone. */
+			size_t first = lt_json_utf8_next(s + start, i - start, NULL);
+
 			put_span(out, s + flushed, start - flushed, json);
-			put_span(out, s + start, 1, json);
+			put_span(out, s + start, first ? first : 1, json);
 			lt_buf_puts(out, "***");
 			put_span(out, s + i, end - i, json);
 			i = end;

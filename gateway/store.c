@@ -13,6 +13,7 @@
 #include "gateway/store.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
+#include "adapters/json.h"
 
 /* Ops waiting for the writer at most: past it callers get 503 at once instead of piling up
  * memory and latency behind a slow disk. */
@@ -127,7 +128,8 @@ static void put_str(struct lt_buf *b, const char *name, const char *v)
 		return;
 	}
 	lt_buf_printf(b, ",\"%s\":\"", name);
-	lt_buf_json_str(b, v, strlen(v));
+	/* last_error is a bounded message that may quote an upstream and end inside a character. */
+	lt_buf_json_text(b, v, strlen(v));
 	lt_buf_putc(b, '"');
 }
 

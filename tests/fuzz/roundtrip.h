@@ -58,6 +58,12 @@ static void lt_fuzz_xml_roundtrip(const char *buf, size_t len, int soap)
 	}
 	name = json_object_iter_key(json_object_iter(doc));
 	root = json_object_get(doc, name);
+	/* A SOAP Body holding the same element twice reads as a list under one name: that is
+	 * several roots, which no single document writes back. */
+	if (json_is_array(root)) {
+		json_decref(doc);
+		return;
+	}
 	/* An element with only text is a string; written back, it is the root's text. */
 	content = json_is_object(root) ? json_incref(root) : json_pack("{sO}", "#text", root);
 	o.root = name;

@@ -96,6 +96,36 @@ static void test_decode_not_nul_terminated(void **state)
 	json_decref(doc);
 }
 
+/* Bytes the gateway did not make go into JSON as UTF-8: each byte that does not begin a valid
+ * character (a stray continuation, an overlong form, a surrogate, a character cut at the end)
+ * becomes U+FFFD; valid text, escapes and all, is written as lt_buf_json_str writes it. */
+static void test_json_text_replaces_what_is_not_utf8(void **state)
+{
+	static const struct { const char *in; size_t n; const char *out; } cases[] = {
+		{ "Nguy\xe1\xbb\x85n \"A\"\n", 0, "Nguy\xe1\xbb\x85n \\\"A\\\"\\n" },
+		{ "/v1/\xff\xfe-x", 0, "/v1/\xef\xbf\xbd\xef\xbf\xbd-x" },
+		{ "a\xc0\xaf" "b", 0, "a\xef\xbf\xbd\xef\xbf\xbd" "b" },
+		{ "\xed\xa0\x80", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "cut \xe1\xbb", 0, "cut \xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xf0\x9f\x98\x80\x01", 0, "\xf0\x9f\x98\x80\\u0001" },
+		{ "\xc3\xa9xyz", 2, "\xc3\xa9" },   /* only n bytes are read */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lt_buf b;
+		size_t n = cases[i].n ? cases[i].n : strlen(cases[i].in);
+		char *exact = lt_xmalloc(n);
+
+		memcpy(exact, cases[i].in, n);
+		lt_buf_init(&b, 1024);
+		assert_int_equal(lt_buf_json_text(&b, exact, n), 0);
+		assert_string_equal(b.data, cases[i].out);
+		lt_buf_free(&b);
+		free(exact);
+	}
+}
+
 static void test_duplicate_key(void **state)
 {
 	(void)state;
@@ -372,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_decode_object_keeps_order),
 		cmocka_unit_test(test_decode_top_level_scalars),
 		cmocka_unit_test(test_decode_not_nul_terminated),
+		cmocka_unit_test(test_json_text_replaces_what_is_not_utf8),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_nul_escape_refused),
 		cmocka_unit_test(test_nul_byte_refused),

@@ -23,14 +23,22 @@
 
 static int disagreements;
 
+/* Each document is decoded from a heap block of exactly its size, as evbuffer_pullup hands the
+ * gateway a body: no terminator, so AddressSanitizer reports a read of even one byte past the end
+ * (a prefix of a larger buffer would hide it). */
 static void check(const char *what, const char *buf, size_t len)
 {
 	char why[2 * LT_ERR_MSG + 64];
+	char *exact = malloc(len);
 
-	if (!lt_oracle_agrees(buf, len, why, sizeof(why))) {
+	assert_true(exact != NULL || len == 0);
+	if (len > 0)
+		memcpy(exact, buf, len);
+	if (!lt_oracle_agrees(exact != NULL ? exact : "", len, why, sizeof(why))) {
 		if (disagreements++ < 20)
 			print_error("%s (%zu bytes: %.*s): %s\n", what, len, (int)(len < 80 ? len : 80), buf, why);
 	}
+	free(exact);
 }
 
 /* The document, and when it is small every prefix of it and every position set to each byte

@@ -236,6 +236,26 @@ static void message_ids_are_random_hex(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* last_error is a message bounded in bytes (struct lt_err), so it can end inside a character
+ * (a SOAP fault's Vietnamese text, cut): the message's JSON must still be UTF-8. */
+static void message_json_is_utf8_when_the_error_is_cut(void **state)
+{
+	struct lt_msg m;
+	struct lt_buf b;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.id, sizeof(m.id), "%s", "0123456789abcdef0123456789abcdef");
+	snprintf(m.state, sizeof(m.state), "%s", "dead");
+	m.route = "bank.ipn";
+	m.last_error = "upstream 'city' answered badly: L\xe1\xbb\x97i h\xe1\xbb";
+	lt_buf_init(&b, 4096);
+	lt_msg_json(&m, &b);
+	assert_non_null(strstr(b.data, "\"last_error\":\"upstream 'city' answered badly: L\xe1\xbb\x97i h"
+				  "\xef\xbf\xbd\xef\xbf\xbd\""));
+	lt_buf_free(&b);
+}
+
 static void postgres_is_refused_clearly(void **state)
 {
 	struct fixture *f = *state;
@@ -254,6 +274,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(claim_update_replay_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(reopen_turns_delivering_back_into_queued, setup, teardown),
 		cmocka_unit_test(message_ids_are_random_hex),
+		cmocka_unit_test(message_json_is_utf8_when_the_error_is_cut),
 		cmocka_unit_test_setup_teardown(postgres_is_refused_clearly, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

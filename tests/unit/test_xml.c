@@ -347,6 +347,31 @@ static void test_encode_errors(void **state)
 			 "cannot write XML: 'b:c' is not an XML element name");
 	assert_run_fails(yaml, "{\"a\":{\"-x\":\"x\"}}", 422, "mapping.xml", "t:A.-x",
 			 "cannot write XML: '-x' is not an XML element name");
+	/* An attribute named xmlns IS a namespace declaration: written, it would move the element
+	 * and its unprefixed children into a namespace the data chose (<a xmlns="urn:evil"><b/>). */
+	assert_run_fails(yaml, "{\"a\":{\"@xmlns\":\"urn:evil\",\"b\":\"x\"}}", 422, "mapping.xml", "t:A.@xmlns",
+			 "cannot write XML: an attribute named 'xmlns' would declare a namespace");
+}
+
+/* A namespace URI may hold '&' (a query string): xmlParseURI accepts it, and libxml2's own saver
+ * writes it bare, which is not well-formed XML (fuzz_map found it). It is escaped, and reads back. */
+static void test_encode_namespace_uri_escaped(void **state)
+{
+	struct lt_map *m = load("request:\n  out: xml\n  namespaces: { t: \"http://x.vn/ns?a=1&b=2\" }\n"
+				"  root: t:R\n  fields:\n    t:A: { from: a }\n");
+	struct lt_xml_opts o = { NULL, 0, 0, NULL, 0, NULL, 0 };
+	struct lt_err e;
+	json_t *doc = NULL;
+	char *out = run(m, 0, "{\"a\":\"1\"}", &e);
+
+	(void)state;
+	assert_non_null(out);
+	assert_string_equal(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?><t:R xmlns:t=\"http://x.vn/ns?a=1&amp;b=2\">"
+			    "<t:A>1</t:A></t:R>");
+	assert_int_equal(lt_xml_decode(out, strlen(out), &o, &doc, &e), 0);
+	json_decref(doc);
+	free(out);
+	lt_map_free(m);
 }
 
 /* Names follow XML 1.0 fifth edition, as libxml2's parser reads them: U+02CE (a letter there, not
@@ -490,6 +515,10 @@ static void test_compile_errors(void **state)
 			  "  fields:\n    a: { from: x }\n",
 			  FIX "t.yaml:4:17: namespace prefix 'xmlns' is not an XML name (or starts with 'xml', which is reserved)\n"
 			  FIX "t.yaml:4:48: namespace URI 'urn:b' has two prefixes, 'a' and 'b'");
+	/* A root that is not a string is reported, not copied from an unset pointer (fuzz_map found
+	 * it: "root: #..." is a comment, and the indented lines after it made root a mapping). */
+	assert_load_fails("request:\n  out: xml\n  root: { R: 1 }\n  fields:\n    a: { from: x }\n",
+			  FIX "t.yaml:3:9: expected a string, got a mapping");
 }
 
 /* `examples:` with an XML expected file compare by field path, indentation aside. */
@@ -528,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_encode_forbidden_characters_at_every_offset),
 		cmocka_unit_test(test_encode_names_and_escapes),
+		cmocka_unit_test(test_encode_namespace_uri_escaped),
 		cmocka_unit_test(test_map_xml_input),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_examples_xml),
