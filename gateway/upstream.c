@@ -62,14 +62,17 @@ static void check_done(struct lt_upclient *c)
 		CURLcode rc;
 		char *ctype = NULL;
 		double total = 0;
+		CURL *easy;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		rc = msg->data.result;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &call->status);
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_TOTAL_TIME, &total);
-		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != NULL)
+		/* msg lives inside the easy handle's state: curl_multi_remove_handle ends its validity. */
+		easy = msg->easy_handle;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call);
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->status);
+		curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &total);
+		if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != NULL)
 			snprintf(call->content_type, sizeof(call->content_type), "%s", ctype);
 		call->elapsed_ms = total * 1000.0;
 		switch (rc) {
@@ -106,8 +109,8 @@ static void check_done(struct lt_upclient *c)
 		}
 		if (call->fail != LT_UP_OK && call->errbuf[0] == '\0')
 			snprintf(call->errbuf, sizeof(call->errbuf), "%s", curl_easy_strerror(rc));
-		curl_multi_remove_handle(c->multi, msg->easy_handle);
-		handle_put(c, msg->easy_handle);
+		curl_multi_remove_handle(c->multi, easy);
+		handle_put(c, easy);
 		call->easy_ = NULL;
 		c->active--;
 		call->done(call, call->arg);
