@@ -49,6 +49,17 @@ for sb in vnpt_invoice:9450 viettel_sinvoice:9451 viettel_sms:9452 vnpt_sms:9453
 	pids+=($!)
 done
 
+# The sandboxes are Python: on a busy machine they can take longer to listen than the gateway
+# takes to start, and the first sample would then meet a refused connection. Each says
+# "listening on" once its socket is open (a probe connection would only log a failed handshake).
+for log in sandbox city vnpt_invoice viettel_sinvoice viettel_sms vnpt_sms; do
+	for _ in $(seq 1 100); do
+		grep -q "listening on" "$RUN/$log.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "listening on" "$RUN/$log.log" 2>/dev/null || { echo "demo: the $log sandbox did not start:"; cat "$RUN/$log.log"; exit 1; }
+done
+
 bold "3. the gateway: ./lienthong run -c conf/lienthong.yaml (log: $RUN/gateway.log)"
 ./lienthong run -c conf/lienthong.yaml 2>"$RUN/gateway.log" &
 pids+=($!)
