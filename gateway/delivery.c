@@ -252,7 +252,6 @@ static void job_send(struct job *j)
 	}
 	h = lt_header_add(h, "Idempotency-Key", j->msg.idem_key ? j->msg.idem_key : j->msg.id);
 	h = lt_header_add(h, "X-Request-Id", j->msg.request_id && *j->msg.request_id ? j->msg.request_id : j->msg.id);
-	h = curl_slist_append(h, "Expect:");
 	j->call.headers = h;
 	j->call.cfg = uc;
 	j->call.method = "POST";

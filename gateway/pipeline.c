@@ -380,8 +380,6 @@ static void txn_send(struct lt_txn *t)
 	h = lt_header_add(h, "X-Request-Id", t->request_id);
 	if (t->traceparent[0] != '\0')
 		h = lt_header_add(h, "traceparent", t->traceparent);
-	/* libcurl would otherwise wait for a 100-continue some legacy endpoints never send. */
-	h = curl_slist_append(h, "Expect:");
 	t->call.headers = h;
 	t->call.cfg = t->up->cfg;
 	/* A GET whose query string was mapped into a document (`in: query`: VNPAY's IPN in sync mode)

@@ -115,7 +115,6 @@ static void login_start(struct lt_session *s, struct lt_upclient *c)
 	}
 	s->call.headers = lt_header_add(s->call.headers, "Content-Type", ctype);
 	s->call.headers = lt_header_add(s->call.headers, "Accept", "application/json");
-	s->call.headers = curl_slist_append(s->call.headers, "Expect:");
 	for (size_t i = 0; i < s->cfg->n_headers; i++)
 		s->call.headers = lt_header_add(s->call.headers, s->cfg->headers[i].name, s->cfg->headers[i].value);
 	s->call.done = login_done;

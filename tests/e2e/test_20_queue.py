@@ -219,3 +219,20 @@ def test_sync_callback_answers_the_city_verdict_or_its_error_ack(qgw, city):
     assert r.header("Content-Type") == "application/json"
     line = [a for a in gw.access_lines() if a.get("route") == "test.sync_ipn"][-1]
     assert line["error"] == "upstream.connect"
+
+
+def test_bodies_big_and_small_go_without_expect_100_continue(gateway, pki, tmp_path, city):
+    """libcurl asks for "100-continue" before a body over 1 MiB and waits for it (legacy partners
+    never answer it); the gateway turns that off, and sends the header that does so only when
+    curl would ask. Neither body may reach the city with an Expect header."""
+    gw = gateway(upstream_url=UNREACHABLE, max_body="2MiB", extra=queue_extra(pki, tmp_path, city.url))
+    small = {"receipt": "R-small", "total": 1}
+    big = {"receipt": "R-big", "note": "Hà Nội " * 180000}     # ~1.6 MB of JSON
+    for doc in (small, big):
+        r = gw.post(OUTBOUND, doc, cert=CITY)
+        assert r.status == 202, r.text()[:300]
+    got = wait_deliveries(city, 2)
+    assert sorted(d["json"]["receipt"] for d in got) == ["R-big", "R-small"]
+    for d in got:
+        assert "expect" not in d["headers"], d["headers"].get("expect")
+    assert [d for d in got if d["json"]["receipt"] == "R-big"][0]["json"] == big
