@@ -120,6 +120,103 @@ size_t lt_json_utf8_put(char *p, uint32_t c)
 	return 4;
 }
 
+/* ---- JSON strings ------------------------------------------------------------------------------ */
+
+/* A '"', a '\\' or a byte below 0x20: what a JSON string cannot hold as it is. */
+static inline uint64_t json_special8(uint64_t w)
+{
+	return lt_word_has_below(w, 0x20) | lt_word_has_byte(w, '"') | lt_word_has_byte(w, '\\');
+}
+
+/* Where the first flagged byte of a word is (0-7), for a nonzero mask made of json_special8
+ * and high bits: the lowest flag of the has-zero-byte test is always a true match, and a
+ * little-endian load puts the word's first byte lowest. Elsewhere 0, and the caller's byte loop
+ * walks to it. */
+static inline unsigned json_first8(uint64_t mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (unsigned)__builtin_ctzll(mask) / 8;
+#else
+	(void)mask;
+	return 0;
+#endif
+}
+
+/* How many bytes at the start of s (n bytes) a JSON string holds as they are: up to the first
+ * '"', '\\' or control character; n when there is none. */
+static size_t plain_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	/* Eight bytes at a time, straight to the first one to escape; byte by byte in the last few. */
+	while (n - i >= 8) {
+		uint64_t w, mask;
+
+		memcpy(&w, s + i, 8);
+		if ((mask = json_special8(w)) != 0) {
+			i += json_first8(mask);
+			break;
+		}
+		i += 8;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	return i;
+}
+
+/* JSON's two-character escapes, one table for the writer and the reader: the letter after the
+ * backslash for byte c ('\n' -> 'n'), or 0 when c has none; and the byte a letter stands for
+ * ('n' -> '\n', also '/', which is read but never written), or -1. */
+static const char json_escapes[][2] = {
+	{ '"', '"' }, { '\\', '\\' }, { 'n', '\n' }, { 'r', '\r' }, { 't', '\t' }, { 'b', '\b' }, { 'f', '\f' },
+	{ '/', '/' },
+};
+
+static char escape_letter(unsigned char c)
+{
+	/* '/' is last: never written escaped, so it is not looked up here. */
+	for (size_t i = 0; i + 1 < sizeof(json_escapes) / sizeof(json_escapes[0]); i++)
+		if ((unsigned char)json_escapes[i][1] == c)
+			return json_escapes[i][0];
+	return 0;
+}
+
+static int unescape_letter(unsigned char letter)
+{
+	for (size_t i = 0; i < sizeof(json_escapes) / sizeof(json_escapes[0]); i++)
+		if ((unsigned char)json_escapes[i][0] == letter)
+			return (unsigned char)json_escapes[i][1];
+	return -1;
+}
+
+int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0, k;
+
+	/* Runs that need no escaping (nearly all text) go in with one append each. */
+	while ((k = plain_len(s + i, n - i)) < n - i) {
+		unsigned char c = (unsigned char)s[i + k];
+		char esc[6] = { '\\', escape_letter(c) };
+
+		lt_buf_append(b, s + i, k);
+		if (esc[1] != 0) {
+			lt_buf_append(b, esc, 2);
+		} else {
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			lt_buf_append(b, esc, 6);
+		}
+		i += k + 1;
+	}
+	return lt_buf_append(b, s + i, n - i);
+}
+
 int lt_buf_json_text(struct lt_buf *b, const char *s, size_t n)
 {
 	size_t i = 0, run = 0, k;
@@ -367,7 +464,7 @@ static size_t scan_escape(struct parser *p, size_t i, struct scratch *s, char *b
 		return 0;
 	}
 	if (b[i + 1] != 'u') {
-		if ((c = lt_json_unescape_letter(b[i + 1])) >= 0) {
+		if ((c = unescape_letter(b[i + 1])) >= 0) {
 			scratch_reserve(s, 1);
 			s->data[s->len++] = (char)c;
 			return 2;
@@ -424,8 +521,8 @@ static int scan_string(struct parser *p)
 		 * by byte in the last few. */
 		while (n - i >= 8) {
 			memcpy(&w, b + i, 8);
-			if ((mask = lt_json_special8(w) | (w & LT_WORD_HIGHS)) != 0) {
-				i += lt_json_first8(mask);
+			if ((mask = json_special8(w) | (w & LT_WORD_HIGHS)) != 0) {
+				i += json_first8(mask);
 				break;
 			}
 			i += 8;
@@ -881,7 +978,7 @@ static size_t int_text(json_int_t v, char *buf)
 static void put_str(struct lt_buf *b, const char *s, size_t n)
 {
 	/* Nearly every string needs no escape: then it goes in with its quotes in one copy. */
-	if (n + 2 < b->cap - b->len && n + 2 <= b->max - b->len && !b->overflow && lt_json_plain_len(s, n) == n) {
+	if (n + 2 < b->cap - b->len && n + 2 <= b->max - b->len && !b->overflow && plain_len(s, n) == n) {
 		char *d = b->data + b->len;
 
 		d[0] = '"';

@@ -63,6 +63,10 @@ size_t lt_json_utf8_next(const char *s, size_t n, uint32_t *cp);
 size_t lt_json_utf8_put(char *p, uint32_t c);
 
 struct lt_buf;
+/* Appends s as the inside of a JSON string (quotes not added), escaping as RFC 8259 requires. s is
+ * valid UTF-8 (a jansson tree's string): bytes the gateway did not check go to lt_buf_json_text.
+ * 0 / -1 on overflow, as lt_buf_append. */
+int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n);
 /* Appends bytes the gateway did not make or check (a request's path, a header, a message quoting
  * them) as the inside of a JSON string: as lt_buf_json_str, and each byte that does not begin a
  * valid UTF-8 character as U+FFFD. 0 / -1 on overflow, as lt_buf_append. Strings of jansson trees

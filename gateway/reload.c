@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "gateway/reload.h"
+#include "adapters/json.h"
 #include "gateway/log.h"
 #include "gateway/server.h"
 #include "gateway/util.h"
@@ -31,9 +32,9 @@ static void refuse_audit(const char *source, const struct lt_err *e)
 
 	lt_buf_init(&b, 4096);
 	lt_buf_puts(&b, "\"source\":\"");
-	lt_buf_json_str(&b, source, strlen(source));
+	lt_buf_json_text(&b, source, strlen(source));
 	lt_buf_puts(&b, "\",\"outcome\":\"refused\",\"reason\":\"");
-	lt_buf_json_str(&b, e->msg, strlen(e->msg));
+	lt_buf_json_text(&b, e->msg, strlen(e->msg));
 	lt_buf_putc(&b, '"');
 	lt_log_audit("reload", b.overflow ? "\"outcome\":\"refused\"" : b.data);
 	lt_buf_free(&b);

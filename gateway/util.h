@@ -57,38 +57,6 @@ static inline uint64_t lt_word_has_byte(uint64_t w, unsigned char c)
 	return (x - LT_WORD_ONES) & ~x & LT_WORD_HIGHS;
 }
 
-/* A '"', a '\\' or a byte below 0x20: what a JSON string cannot hold as it is. */
-static inline uint64_t lt_json_special8(uint64_t w)
-{
-	return lt_word_has_below(w, 0x20) | lt_word_has_byte(w, '"') | lt_word_has_byte(w, '\\');
-}
-
-/* Where the first flagged byte of a word is (0-7), for a nonzero mask made of lt_json_special8
- * and high bits: the lowest flag of the has-zero-byte test is always a true match, and a
- * little-endian load puts the word's first byte lowest. Elsewhere 0, and the caller's byte loop
- * walks to it. */
-static inline unsigned lt_json_first8(uint64_t mask)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return (unsigned)__builtin_ctzll(mask) / 8;
-#else
-	(void)mask;
-	return 0;
-#endif
-}
-
-/* How many bytes at the start of s (n bytes) a JSON string holds as they are: up to the first
- * '"', '\\' or control character; n when there is none. */
-size_t lt_json_plain_len(const char *s, size_t n);
-
-/* JSON's two-character escapes, one table for the writer and the reader: the letter after the
- * backslash for byte c ('\n' -> 'n'), or 0 when c has none; and the byte a letter stands for
- * ('n' -> '\n', also '/', which is read but never written), or -1. */
-char lt_json_escape_letter(unsigned char c);
-int lt_json_unescape_letter(unsigned char letter);
-
-/* Appends s as the inside of a JSON string (quotes not added), escaping as RFC 8259 requires. */
-int lt_buf_json_str(struct lt_buf *b, const char *s, size_t n);
 void lt_buf_reset(struct lt_buf *b);        /* len = 0, keeps memory and max, clears overflow */
 void lt_buf_free(struct lt_buf *b);
 /* Returns the data (caller frees; never NULL: "" when empty) and empties the buffer. */
