@@ -4,7 +4,8 @@ Owns the profiling run: the stub and lienthong as bench/run.py starts them (same
 pinning), wrk at c=50 on the plain route and then on the TLS + mutual-TLS route, and a sampling
 profile of the gateway process during each — `perf record` with DWARF call graphs when the
 kernel lets perf count (`perf stat -e instructions true`), else valgrind --tool=callgrind on a
-bounded run. Writes text reports under bench/profile/ (perf.data is left in the work folder)."""
+bounded run, of lienthong and, as the reference, of nginx passthrough (contenders 2 and 7a, one
+process). Writes text reports under bench/profile/ (perf.data is left in the work folder)."""
 import os
 import shutil
 import subprocess
@@ -38,22 +39,25 @@ def profile_route(run, c, stub, lt, secs, outdir, tmp):
     return point
 
 
-def callgrind_route(run, c, stub, tmp, conf, outdir, secs):
-    """Without hardware counters: lienthong under callgrind, collecting only while wrk runs (start-up,
-    mapping compilation and shutdown are left out), c=1 for secs; Ir per request from wrk's count."""
+def callgrind_route(run, c, stub, tmp, argv, ports, outdir, secs):
+    """Without hardware counters: the serving process (argv, started under callgrind, listening on
+    ports) with callgrind collecting only while wrk runs (start-up, configuration and shutdown are
+    left out), c=1 for secs; Ir per request from wrk's count. The server is stopped afterwards."""
     out = os.path.join(tmp, f"callgrind-{c.cid}.out")
-    lt = run.Server("lienthong-callgrind", ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-                                            f"--callgrind-out-file={out}", run.LT, "run", "-c", conf],
-                    19105, tmp)
-    lt.start()
+    srv = run.Server(f"{c.cid}-callgrind", ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                                           f"--callgrind-out-file={out}"] + argv, ports[0], tmp)
+    srv.start()
+    server, c.server = c.server, srv
     try:
-        wait_port_all(run, lt)
+        for port in ports[1:]:
+            run.wait_port(port, srv.proc, srv.name, timeout=60)     # valgrind starts slowly
         run.run_wrk_once(c, stub, 1, 3)                   # warm-up: login, connections
-        subprocess.run(["callgrind_control", "--instr=on", str(lt.proc.pid)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["callgrind_control", "--instr=on", str(srv.proc.pid)], check=True, stdout=subprocess.DEVNULL)
         point = run.run_wrk_once(c, stub, 1, secs)
-        subprocess.run(["callgrind_control", "--instr=off", str(lt.proc.pid)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["callgrind_control", "--instr=off", str(srv.proc.pid)], check=True, stdout=subprocess.DEVNULL)
     finally:
-        lt.stop()
+        c.server = server
+        srv.stop()
     shutil.copy(out, os.path.join(outdir, f"{c.cid}.callgrind.out"))    # for kcachegrind; git-ignored
     for mode, name in (("yes", "inclusive"), ("no", "self")):
         with open(os.path.join(outdir, f"{c.cid}-callgrind-{name}.txt"), "w") as f:
@@ -61,11 +65,6 @@ def callgrind_route(run, c, stub, tmp, conf, outdir, secs):
             f.flush()                     # before callgrind_annotate writes to the same file
             subprocess.run(["callgrind_annotate", "--auto=no", f"--inclusive={mode}", "--threshold=99", out], stdout=f, check=True)
     return point
-
-
-def wait_port_all(run, lt):
-    """valgrind starts slowly: wait for the TLS listener too (the plain one is waited by start())."""
-    run.wait_port(19106, lt.proc, lt.name, timeout=60)
 
 
 def main(run, secs):
@@ -92,8 +91,13 @@ def main(run, secs):
         else:
             lt.stop()
             started.remove(lt)
-            for cid in ("lt", "lt-tls"):
-                p = callgrind_route(run, by_id[cid], stub, tmp, os.path.join(tmp, "lienthong.yaml"), outdir, secs)
+            lt_argv = [run.LT, "run", "-c", os.path.join(tmp, "lienthong.yaml")]
+            # nginx passthrough the same way, one process (no master), as the reference.
+            ngx = by_id["nginx"].server
+            ngx_argv = ngx.argv[:-1] + ["daemon off; master_process off;"]
+            for cid, argv, ports in (("lt", lt_argv, (19105, 19106)), ("lt-tls", lt_argv, (19105, 19106)),
+                                     ("nginx", ngx_argv, (19101, 19102)), ("nginx-tls", ngx_argv, (19101, 19102))):
+                p = callgrind_route(run, by_id[cid], stub, tmp, argv, ports, outdir, secs)
                 run.log(f"perf cannot count on this machine; callgrind of {cid}: {p['requests']} requests, "
                         f"reports in bench/profile/{cid}-callgrind-*.txt")
     finally:
