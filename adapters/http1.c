@@ -436,3 +436,84 @@ enum lt_h1_rc lt_h1_resp_eof(struct lt_h1_resp *p)
 	return fail(p, p->got_bytes ? "connection closed before the answer ended"
 				    : "connection closed without an answer");
 }
+
+int lt_h1_url_parse(const char *url, struct lt_h1_url *u, const char **why)
+{
+	const char *a, *p, *host, *port = NULL;
+	size_t hn;
+
+	memset(u, 0, sizeof(*u));
+	if (strncasecmp(url, "https://", 8) == 0) {
+		u->tls = 1;
+		a = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		a = url + 7;
+	} else {
+		*why = "not an http:// or https:// URL";
+		return -1;
+	}
+	for (p = url; *p != '\0' && *p != '#'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			*why = "a space or control character in the URL";
+			return -1;
+		}
+	u->authority = a;
+	u->authority_len = strcspn(a, "/?#");
+	u->target = a + u->authority_len;
+	u->target_len = (size_t)(p - u->target);
+	if (memchr(a, '@', u->authority_len) != NULL) {
+		*why = "user info in the URL (put credentials in auth:)";
+		return -1;
+	}
+	host = a;
+	if (*a == '[') {
+		const char *close = memchr(a, ']', u->authority_len);
+
+		if (close == NULL) {
+			*why = "an unclosed [ in the URL's host";
+			return -1;
+		}
+		host = a + 1;
+		hn = (size_t)(close - host);
+		if (close + 1 < a + u->authority_len) {
+			if (close[1] != ':') {
+				*why = "a bad port in the URL";
+				return -1;
+			}
+			port = close + 2;
+		}
+	} else {
+		const char *colon = memchr(a, ':', u->authority_len);
+
+		hn = colon != NULL ? (size_t)(colon - a) : u->authority_len;
+		port = colon != NULL ? colon + 1 : NULL;
+	}
+	if (hn == 0 || hn >= sizeof(u->host)) {
+		*why = hn == 0 ? "no host in the URL" : "the URL's host is too long";
+		return -1;
+	}
+	memcpy(u->host, host, hn);
+	u->port = u->tls ? 443 : 80;
+	if (port != NULL) {
+		unsigned v = 0;
+		const char *end = a + u->authority_len;
+
+		if (port == end || end - port > 5) {
+			*why = "a bad port in the URL";
+			return -1;
+		}
+		for (const char *q = port; q < end; q++) {
+			if (*q < '0' || *q > '9') {
+				*why = "a bad port in the URL";
+				return -1;
+			}
+			v = v * 10 + (unsigned)(*q - '0');
+		}
+		if (v == 0 || v > 65535) {
+			*why = "a bad port in the URL";
+			return -1;
+		}
+		u->port = v;
+	}
+	return 0;
+}

@@ -58,4 +58,20 @@ enum lt_h1_rc lt_h1_resp_feed(struct lt_h1_resp *p, const char *buf, size_t len,
 /* The stream ended: LT_H1_DONE for an answer delimited by the close, else LT_H1_ERROR. */
 enum lt_h1_rc lt_h1_resp_eof(struct lt_h1_resp *p);
 
+/* An http:// or https:// URL as an HTTP/1.1 client needs it. */
+struct lt_h1_url {
+	int tls;                     /* https */
+	char host[256];              /* a name, an IPv4 address, or an IPv6 address without brackets */
+	unsigned port;               /* the URL's, else 80 or 443 */
+	const char *authority;       /* host[:port] as written: the Host field (points into the URL) */
+	size_t authority_len;
+	const char *target;          /* path and query as written, up to a fragment (into the URL) */
+	size_t target_len;           /* 0: the request target is "/" */
+};
+
+/* Splits url (borrowed: u points into it). Refuses, with a reason in why (static text): another
+ * scheme, user info, an empty or overlong host, a bad port, and any space or control byte, which
+ * would break the request line. 0 / -1. */
+int lt_h1_url_parse(const char *url, struct lt_h1_url *u, const char **why);
+
 #endif

@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "gateway/config.h"
+#include "adapters/http1.h"
 #include "gateway/certs.h"
 #include "gateway/map.h"
 #include "gateway/util.h"
@@ -395,6 +396,7 @@ static const struct cenum client_auths[] = {
 	{ "require", LT_CLIENT_AUTH_REQUIRE }, { "optional", LT_CLIENT_AUTH_OPTIONAL },
 	{ "none", LT_CLIENT_AUTH_NONE }, { NULL, 0 }
 };
+static const struct cenum clients[] = { { "native", LT_CLIENT_NATIVE }, { "curl", LT_CLIENT_CURL }, { NULL, 0 } };
 static const struct cenum modes[] = { { "sync", LT_MODE_SYNC }, { "queue", LT_MODE_QUEUE }, { NULL, 0 } };
 static const struct cenum auth_types[] = {
 	{ "none", LT_AUTH_NONE }, { "basic", LT_AUTH_BASIC }, { "bearer", LT_AUTH_BEARER },
@@ -863,6 +865,7 @@ static const struct ckey circuit_keys[] = {
 };
 static const struct ckey upstream_keys[] = {
 	KSTR("url", struct lt_upstream_cfg, url, REQ),
+	KENUM("client", struct lt_upstream_cfg, client, clients, OPT),
 	KSAME("tls", upstream_tls_keys, OPT),
 	KFN("headers", set_headers, OPT),
 	KSAME("timeout", timeout_keys, OPT),
@@ -1324,11 +1327,13 @@ static void check_listeners(struct cctx *x)
 	}
 }
 
+/* The URL parser the native client calls with, so that `check` refuses what it could not call. */
 static int url_ok(const char *s)
 {
-	size_t n = strncasecmp(s, "https://", 8) == 0 ? 8 : strncasecmp(s, "http://", 7) == 0 ? 7 : 0;
+	struct lt_h1_url u;
+	const char *why;
 
-	return n != 0 && s[n] != '\0' && s[n] != '/';
+	return lt_h1_url_parse(s, &u, &why) == 0;
 }
 
 static void check_auth(struct cctx *x, const struct lt_upstream_cfg *u, const struct lt_ynode *n)

@@ -85,9 +85,13 @@ struct lt_auth_cfg {
 	size_t n_refresh_values;
 };
 
+/* Which transport carries an upstream's calls (gateway/upstream.h). */
+enum lt_client { LT_CLIENT_NATIVE, LT_CLIENT_CURL };
+
 struct lt_upstream_cfg {
 	char *name;
 	char *url;                  /* http:// or https:// */
+	enum lt_client client;      /* default native */
 	char *ca, *cert, *key;      /* absolute paths or NULL */
 	char *pin;                  /* "sha256//BASE64=" (";"-separated list allowed) or NULL */
 	struct lt_kv *headers;

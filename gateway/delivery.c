@@ -232,7 +232,7 @@ static void on_call_done(struct lt_upcall *call, void *arg);
 static void job_send(struct job *j)
 {
 	const struct lt_upstream_cfg *uc = j->up->cfg;
-	struct curl_slist *h = NULL;
+	struct lt_buf *h = &j->call.headers;
 	struct lt_err err;
 	char *line;
 
@@ -243,17 +243,16 @@ static void job_send(struct job *j)
 	memcpy(j->call.body, j->msg.body, j->msg.body_len + 1);
 	j->call.body_len = j->msg.body_len;
 	place_body_token(j);
-	h = lt_header_add(h, "Content-Type", j->msg.content_type ? j->msg.content_type : "application/json");
-	for (struct curl_slist *s = j->up->headers; s != NULL; s = s->next)
-		h = curl_slist_append(h, s->data);
+	lt_header_add(h, "Content-Type", j->msg.content_type ? j->msg.content_type : "application/json");
+	lt_buf_append(h, j->up->headers.data, j->up->headers.len);
 	if (j->token != NULL && (line = lt_auth_token_header(&uc->auth, j->token)) != NULL) {
-		h = curl_slist_append(h, line);
+		lt_header_line(h, line);
 		free(line);
 	}
-	h = lt_header_add(h, "Idempotency-Key", j->msg.idem_key ? j->msg.idem_key : j->msg.id);
-	h = lt_header_add(h, "X-Request-Id", j->msg.request_id && *j->msg.request_id ? j->msg.request_id : j->msg.id);
-	j->call.headers = h;
+	lt_header_add(h, "Idempotency-Key", j->msg.idem_key ? j->msg.idem_key : j->msg.id);
+	lt_header_add(h, "X-Request-Id", j->msg.request_id && *j->msg.request_id ? j->msg.request_id : j->msg.id);
 	j->call.cfg = uc;
+	j->call.tls = j->up->tls;
 	j->call.method = "POST";
 	j->call.url = lt_xasprintf("%s%s", uc->url, j->msg.path ? j->msg.path : "");
 	j->call.done = on_call_done;

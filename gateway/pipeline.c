@@ -341,7 +341,7 @@ static void txn_send(struct lt_txn *t)
 	const struct lt_map_section *rs = t->route->map ? lt_map_request(t->route->map) : NULL;
 	const struct lt_auth_cfg *auth = &t->up->cfg->auth;
 	struct lt_err err;
-	struct curl_slist *h = NULL;
+	struct lt_buf *h = &t->call.headers;
 	char *line;
 
 	lt_err_clear(&err);
@@ -354,10 +354,10 @@ static void txn_send(struct lt_txn *t)
 			txn_fail(t, &err);
 			return;
 		}
-		h = lt_header_add(h, "Content-Type", lt_map_content_type(rs));
+		lt_header_add(h, "Content-Type", lt_map_content_type(rs));
 		if (lt_map_soap_action(rs) != NULL) {
 			line = lt_xasprintf("SOAPAction: \"%s\"", lt_map_soap_action(rs));
-			h = curl_slist_append(h, line);
+			lt_header_line(h, line);
 			free(line);
 		}
 	} else {
@@ -368,20 +368,19 @@ static void txn_send(struct lt_txn *t)
 		t->call.body = lt_xmalloc(t->call.body_len + 1);
 		evbuffer_copyout(in, t->call.body, t->call.body_len);
 		if (ctype != NULL)
-			h = lt_header_add(h, "Content-Type", ctype);
+			lt_header_add(h, "Content-Type", ctype);
 	}
-	h = lt_header_add(h, "Accept", accept_for(t->route->map ? lt_map_response(t->route->map) : NULL));
-	for (struct curl_slist *s = t->up->headers; s != NULL; s = s->next)
-		h = curl_slist_append(h, s->data);
+	lt_header_add(h, "Accept", accept_for(t->route->map ? lt_map_response(t->route->map) : NULL));
+	lt_buf_append(h, t->up->headers.data, t->up->headers.len);
 	if (t->token != NULL && (line = lt_auth_token_header(auth, t->token)) != NULL) {
-		h = curl_slist_append(h, line);
+		lt_header_line(h, line);
 		free(line);
 	}
-	h = lt_header_add(h, "X-Request-Id", t->request_id);
+	lt_header_add(h, "X-Request-Id", t->request_id);
 	if (t->traceparent[0] != '\0')
-		h = lt_header_add(h, "traceparent", t->traceparent);
-	t->call.headers = h;
+		lt_header_add(h, "traceparent", t->traceparent);
 	t->call.cfg = t->up->cfg;
+	t->call.tls = t->up->tls;
 	/* A GET whose query string was mapped into a document (`in: query`: VNPAY's IPN in sync mode)
 	 * sends that document as a body, and a GET body means nothing to most servers: POST it. */
 	t->call.method = t->doc != NULL && strcmp(t->method, "GET") == 0 ? "POST" : t->method;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
@@ -55,7 +56,7 @@ static void gen_free(struct lt_gen *g)
 {
 	if (g->ups != NULL) {
 		for (size_t i = 0; i < g->cfg->n_upstreams * g->n_loops; i++) {
-			curl_slist_free_all(g->ups[i].headers);
+			lt_buf_free(&g->ups[i].headers);
 			lt_session_free(&g->ups[i].session);
 		}
 		free(g->ups);
@@ -64,6 +65,11 @@ static void gen_free(struct lt_gen *g)
 		for (size_t i = 0; i < g->cfg->n_listeners; i++)
 			SSL_CTX_free(g->ssl[i]);
 		free(g->ssl);
+	}
+	if (g->up_tls != NULL) {
+		for (size_t i = 0; i < g->cfg->n_upstreams; i++)
+			SSL_CTX_free(g->up_tls[i]);
+		free(g->up_tls);
 	}
 	lt_router_free(&g->router);
 	lt_certs_free(g->certs, g->n_certs);
@@ -95,6 +101,18 @@ struct lt_gen *lt_gen_build(struct lt_config *cfg, struct lt_err *e)
 		if (g->ssl[i] == NULL)
 			goto fail;
 	}
+	g->up_tls = lt_xcalloc(cfg->n_upstreams ? cfg->n_upstreams : 1, sizeof(*g->up_tls));
+	for (size_t i = 0; i < cfg->n_upstreams; i++) {
+		const struct lt_upstream_cfg *uc = &cfg->upstreams[i];
+		int https = strncasecmp(uc->url, "https://", 8) == 0 ||
+			    (uc->auth.token_url != NULL && strncasecmp(uc->auth.token_url, "https://", 8) == 0);
+
+		if (!https || uc->client == LT_CLIENT_CURL)
+			continue;
+		g->up_tls[i] = lt_tls_client_ctx(uc, e);
+		if (g->up_tls[i] == NULL)
+			goto fail;
+	}
 	g->n_loops = n_loops;
 	g->ups = lt_xcalloc(cfg->n_upstreams ? cfg->n_upstreams * n_loops : 1, sizeof(*g->ups));
 	for (size_t i = 0; i < cfg->n_upstreams * n_loops; i++) {
@@ -103,12 +121,15 @@ struct lt_gen *lt_gen_build(struct lt_config *cfg, struct lt_err *e)
 		char *line;
 
 		u->cfg = uc;
-		lt_session_init(&u->session, uc);
+		u->tls = g->up_tls[i % cfg->n_upstreams];
+		lt_session_init(&u->session, uc, u->tls);
 		lt_circuit_init(&u->circuit, uc->circuit_failures, (uint64_t)uc->circuit_cooldown_ms);
+		lt_buf_init(&u->headers, LT_UPCALL_MAX_HEADERS);
 		for (size_t k = 0; k < uc->n_headers; k++)
-			u->headers = lt_header_add(u->headers, uc->headers[k].name, uc->headers[k].value);
+			lt_header_add(&u->headers, uc->headers[k].name, uc->headers[k].value);
 		if ((line = lt_auth_static_header(&uc->auth)) != NULL) {
-			u->headers = curl_slist_append(u->headers, line);
+			lt_header_line(&u->headers, line);
+			memset(line, 0, strlen(line));
 			free(line);
 		}
 	}

@@ -28,7 +28,8 @@ struct lt_delivery;
 /* Per-upstream runtime state of a generation. */
 struct lt_upstream_rt {
 	const struct lt_upstream_cfg *cfg;  /* borrowed from the generation's config */
-	struct curl_slist *headers;         /* configured headers + static auth: copied into each call */
+	SSL_CTX *tls;                       /* borrowed from the generation: lt_upcall.tls */
+	struct lt_buf headers;              /* configured headers + static auth: copied into each call */
 	struct lt_session session;          /* login/oauth2 token */
 	struct lt_circuit circuit;          /* sync calls and queued deliveries alike */
 };
@@ -38,6 +39,8 @@ struct lt_gen {
 	struct lt_config *cfg;              /* owned */
 	struct lt_router router;
 	SSL_CTX **ssl;                      /* per listener, NULL for plain HTTP */
+	SSL_CTX **up_tls;                   /* per upstream: its client context, NULL when it calls no
+					     * https:// URL or goes through libcurl */
 	struct lt_upstream_rt *ups;         /* per loop and upstream: lt_gen_upstream() (login sessions and
 					     * their waiters belong to one loop) */
 	size_t n_loops;

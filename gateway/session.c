@@ -11,10 +11,11 @@
  * expires on the way. */
 #define TOKEN_EARLY_MS 30000
 
-void lt_session_init(struct lt_session *s, const struct lt_upstream_cfg *cfg)
+void lt_session_init(struct lt_session *s, const struct lt_upstream_cfg *cfg, SSL_CTX *tls)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
+	s->tls = tls;
 	TAILQ_INIT(&s->waiters);
 	lt_upcall_init(&s->call);
 }
@@ -104,19 +105,20 @@ static void login_start(struct lt_session *s, struct lt_upclient *c)
 	lt_err_clear(&err);
 	lt_upcall_release(&s->call);
 	s->call.cfg = s->cfg;
+	s->call.tls = s->tls;
 	s->call.method = "POST";
 	if (lt_auth_login_request(&s->cfg->auth, s->cfg->url, &s->call.url, &s->call.body, &s->call.body_len, &ctype,
 				  &extra, &err) < 0)
 		goto fail;
 	if (extra != NULL) {
-		s->call.headers = curl_slist_append(s->call.headers, extra);
+		lt_header_line(&s->call.headers, extra);
 		OPENSSL_cleanse(extra, strlen(extra));
 		free(extra);
 	}
-	s->call.headers = lt_header_add(s->call.headers, "Content-Type", ctype);
-	s->call.headers = lt_header_add(s->call.headers, "Accept", "application/json");
+	lt_header_add(&s->call.headers, "Content-Type", ctype);
+	lt_header_add(&s->call.headers, "Accept", "application/json");
 	for (size_t i = 0; i < s->cfg->n_headers; i++)
-		s->call.headers = lt_header_add(s->call.headers, s->cfg->headers[i].name, s->cfg->headers[i].value);
+		lt_header_add(&s->call.headers, s->cfg->headers[i].name, s->cfg->headers[i].value);
 	s->call.done = login_done;
 	s->call.arg = s;
 	if (lt_upcall_start(c, &s->call, &err) < 0)

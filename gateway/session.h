@@ -23,6 +23,7 @@ TAILQ_HEAD(lt_session_waitq, lt_session_wait);
 
 struct lt_session {
 	const struct lt_upstream_cfg *cfg;   /* borrowed */
+	SSL_CTX *tls;                        /* borrowed: the upstream's client context (lt_upcall.tls) */
 	char *token;
 	uint64_t expires_ms;                 /* monotonic; 0 = until refused */
 	int logging_in;
@@ -31,7 +32,7 @@ struct lt_session {
 	struct lt_session_waitq waiters;
 };
 
-void lt_session_init(struct lt_session *s, const struct lt_upstream_cfg *cfg);
+void lt_session_init(struct lt_session *s, const struct lt_upstream_cfg *cfg, SSL_CTX *tls);
 /* Frees the token; a login in flight must have finished (lt_upclient_free drops it otherwise). */
 void lt_session_free(struct lt_session *s);
 

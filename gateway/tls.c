@@ -128,6 +128,47 @@ fail:
 	return NULL;
 }
 
+SSL_CTX *lt_tls_client_ctx(const struct lt_upstream_cfg *u, struct lt_err *e)
+{
+	char why[256];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL) {
+		ssl_errors(why, sizeof(why));
+		lt_err_set(e, 0, "tls.context", "cannot create TLS context: %s", why);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A partner's server that renegotiates is refused rather than followed mid-answer. Many close
+	 * without close_notify: that is an end of stream, as it is to curl, and the answer's framing
+	 * (adapters/http1.c) tells a complete answer from a cut one. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if ((u->ca != NULL ? SSL_CTX_load_verify_file(ctx, u->ca) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+		ssl_errors(why, sizeof(why));
+		lt_err_set(e, 0, "tls.ca", "upstream '%s': cannot load CA %s: %s", u->name,
+			   u->ca != NULL ? u->ca : "(system default)", why);
+		goto fail;
+	}
+	if (u->cert != NULL && SSL_CTX_use_certificate_chain_file(ctx, u->cert) != 1) {
+		ssl_errors(why, sizeof(why));
+		lt_err_set(e, 0, "tls.cert", "upstream '%s': cannot load certificate %s: %s", u->name, u->cert, why);
+		goto fail;
+	}
+	if (u->key != NULL &&
+	    (SSL_CTX_use_PrivateKey_file(ctx, u->key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)) {
+		ssl_errors(why, sizeof(why));
+		lt_err_set(e, 0, "tls.key", "upstream '%s': cannot load key %s: %s", u->name, u->key, why);
+		goto fail;
+	}
+	/* Sessions are kept by the client's pools (one per loop), not in the context's cache. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
 static void add_san(struct lt_identity *id, const char *prefix, const unsigned char *data, int len)
 {
 	if (id->n_sans >= LT_IDENTITY_MAX_SANS || len <= 0 || (size_t)len >= sizeof(id->sans[0]) - 8)

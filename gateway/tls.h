@@ -1,6 +1,7 @@
 /* tls.h: the listeners' TLS side: building a server SSL_CTX for mutual TLS (OpenSSL 3, TLS 1.2
  * minimum), reading the verified client identity once per connection, and matching it against a
- * route's `allow` list. Upstream TLS is libcurl's (gateway/upstream.c). */
+ * route's `allow` list; and the client context of an upstream (CA, client certificate and key)
+ * that the native upstream client (gateway/h1client.c) opens its connections with. */
 #ifndef LT_TLS_H
 #define LT_TLS_H
 
@@ -24,6 +25,11 @@ struct lt_identity {
 /* Builds a new server context for a listener's tls block. Returns NULL with e filled. The caller
  * owns the context (SSL_CTX_free). */
 SSL_CTX *lt_tls_server_ctx(const struct lt_listener_cfg *l, struct lt_err *e);
+
+/* Builds the client context of an upstream's tls block (or the system CAs when it has none): TLS 1.2
+ * minimum, the peer verified. Host name and pins are checked per connection. Returns NULL with e
+ * filled. The caller owns the context (SSL_CTX_free). Blocking file reads: start-up and reload. */
+SSL_CTX *lt_tls_client_ctx(const struct lt_upstream_cfg *u, struct lt_err *e);
 
 /* Fills id from a certificate (borrowed). verified is copied from the argument. */
 void lt_identity_from_cert(X509 *cert, int verified, struct lt_identity *id);

@@ -1,6 +1,7 @@
-/* upstream.h: HTTP(S) calls to upstreams with libcurl's multi interface driven by the gateway's
- * own libevent loop (STACK.md §2a, curl's hiperfifo pattern): no call ever blocks the loop, one
- * multi handle per loop keeps the connection pool (and TLS sessions) for the process's life.
+/* upstream.h: HTTP(S) calls to upstreams, one interface over two transports chosen per upstream
+ * (`client:` in the config): the native HTTP/1.1 client (gateway/h1client.c, the default) and
+ * libcurl's multi interface (gateway/curlclient.c). Both run on the gateway's own libevent loop and
+ * never block it; both keep their connections (and TLS sessions) for the next calls.
  *
  * A call runs to completion even when the client that caused it has gone: for payments an
  * outcome that nobody records is worse than an answer nobody reads. */
@@ -8,8 +9,8 @@
 #define LT_UPSTREAM_H
 
 #include <stddef.h>
-#include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include "gateway/config.h"
 #include "gateway/err.h"
 #include "gateway/util.h"
@@ -26,12 +27,18 @@ enum lt_upfail {
 	LT_UP_INTERNAL
 };
 
+/* The bound on a call's header lines: far above what a gateway sends, it only stops a runaway. */
+#define LT_UPCALL_MAX_HEADERS (64u * 1024)
+#define LT_UPCALL_ERRBUF 256
+
 struct lt_upcall {
 	/* Set by the caller before lt_upcall_start; owned by the call from then on. */
-	const struct lt_upstream_cfg *cfg;  /* borrowed: TLS, timeouts */
+	const struct lt_upstream_cfg *cfg;  /* borrowed: TLS, timeouts, transport */
+	SSL_CTX *tls;                       /* borrowed: the upstream's client context (lt_tls_client_ctx),
+					     * NULL when neither its url nor its token_url is https */
 	const char *method;                 /* borrowed static string: "POST", "GET", ... */
 	char *url;
-	struct curl_slist *headers;
+	struct lt_buf headers;              /* "Name: value\r\n" lines: lt_header_add */
 	char *body;
 	size_t body_len;
 	size_t max_response;                /* 0 = 8 MiB */
@@ -42,10 +49,10 @@ struct lt_upcall {
 	long status;
 	struct lt_buf response;
 	char content_type[128];
-	char errbuf[CURL_ERROR_SIZE];
+	char errbuf[LT_UPCALL_ERRBUF];
 	double elapsed_ms;
-	/* private */
-	CURL *easy_;
+	/* private: the transport's state of a call in flight */
+	void *impl_;
 	struct lt_upclient *client_;
 };
 
@@ -68,7 +75,15 @@ void lt_upcall_release(struct lt_upcall *call);
  * upstream.protocol | upstream.too_large, 504 upstream.timeout. Returns -1. */
 int lt_upcall_error(const struct lt_upcall *call, const char *upstream, struct lt_err *e);
 
-/* Appends "Name: value" to a header list (new list when list is NULL). Never NULL. */
-struct curl_slist *lt_header_add(struct curl_slist *list, const char *name, const char *value);
+/* Appends "Name: value\r\n" to a header block. A CR or LF in the value (a token from a login
+ * answer, say) becomes a space: it must never start a header line of its own. */
+void lt_header_add(struct lt_buf *h, const char *name, const char *value);
+/* Appends a prepared "Name: value" line (lt_auth_static_header), with the same care. */
+void lt_header_line(struct lt_buf *h, const char *line);
+/* 1 when the block has a header of that name (case-insensitive). */
+int lt_header_has(const struct lt_buf *h, const char *name);
+
+/* For the transports: the call is over (results set); counts it and runs its done(). */
+void lt_upcall_finished_(struct lt_upcall *call);
 
 #endif

@@ -434,7 +434,7 @@ static void test_unknown_keys(void **state)
 	(void)state;
 	FAILS(LOCAL "upstreams:\n  dvcqg:\n    url: https://x\n    timout: { connect: 2s }\n"
 	      "routs: {}\n",
-	      "t.yaml:6:5: unknown key 'timout' in upstream 'dvcqg' (expected one of: url, tls, headers, timeout, retry, "
+	      "t.yaml:6:5: unknown key 'timout' in upstream 'dvcqg' (expected one of: url, client, tls, headers, timeout, retry, "
 	      "circuit, auth)",
 	      "t.yaml:7:1: unknown key 'routs' (expected one of: gateway, listeners, upstreams, routes)");
 	FAILS(LOCAL "upstreams:\n  dvcqg:\n    url: https://x\n    timeout: { conect: 2s }\n"
@@ -715,7 +715,7 @@ static void test_several_errors(void **state)
 		"fixtures/config/many-errors.yaml:4:17: 'level' in gateway log: expected one of error, warn, info, debug, "
 		"got 'verbose'",
 		"fixtures/config/many-errors.yaml:13:5: unknown key 'timout' in upstream 'dvcqg' (expected one of: url, "
-		"tls, headers, timeout, retry, circuit, auth)",
+		"client, tls, headers, timeout, retry, circuit, auth)",
 		"fixtures/config/many-errors.yaml:14:24: 'attempts' in upstream 'dvcqg' retry: expected an integer, "
 		"got 'three'",
 		"fixtures/config/many-errors.yaml:14:40: 'backoff' in upstream 'dvcqg' retry: expected a duration such "
