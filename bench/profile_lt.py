@@ -95,7 +95,8 @@ def main(run, secs):
             # nginx passthrough the same way, one process (no master), as the reference.
             ngx = by_id["nginx"].server
             ngx_argv = ngx.argv[:-1] + ["daemon off; master_process off;"]
-            for cid, argv, ports in (("lt", lt_argv, (19105, 19106)), ("lt-tls", lt_argv, (19105, 19106)),
+            for cid, argv, ports in (("lt", lt_argv, (19105, 19106)), ("lt-curl", lt_argv, (19105, 19106)),
+                                     ("lt-tls", lt_argv, (19105, 19106)),
                                      ("nginx", ngx_argv, (19101, 19102)), ("nginx-tls", ngx_argv, (19101, 19102))):
                 p = callgrind_route(run, by_id[cid], stub, tmp, argv, ports, outdir, secs)
                 run.log(f"perf cannot count on this machine; callgrind of {cid}: {p['requests']} requests, "

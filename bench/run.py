@@ -290,6 +290,9 @@ def build_contenders(tmp, certs):
                   up_body, 19001, note="node http + keep-alive http.Agent, same hand-written mapping"),
         Contender("lt", "(5) lienthong dossier", lt, "http://127.0.0.1:19105" + path, body, city_answer,
                   up_body, 19001, note="mappings/dvcqg/dossier-sync.yaml, plain listener, http upstream"),
+        Contender("lt-curl", "(5b) lienthong dossier via libcurl", lt, "http://127.0.0.1:19105" + path + "-via-curl",
+                  body, city_answer, up_body, 19001,
+                  note="(5) with `client: curl`: the upstream call through SPEC's libcurl instead of the native client"),
     ]
     skipped = []
     if vnpt:

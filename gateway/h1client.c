@@ -298,15 +298,30 @@ static void conn_fail(struct h1_conn *k, enum lt_upfail fail, const char *fmt, .
 	pool_release(p);
 }
 
-/* The connection died before a byte of the answer. On a connection that had served answers the
- * cause is the upstream closing it while idle, not the request (curl makes the same call): the
- * request goes again, once, on a new connection. Anything else is the call's failure. */
+/* May the call go again after its connection died with the request sent and no answer? Only when
+ * sending it twice does no harm: a GET, a HEAD, or a call that carries an Idempotency-Key (queued
+ * deliveries do), the rule Go's HTTP client follows. A payment or a filing is not resent on a
+ * guess; the city gets a 502 and decides (docs/config.md: sync calls are never retried). */
+static int call_replayable(const struct h1_call *h)
+{
+	const struct lt_upcall *call = h->call;
+
+	return strcmp(call->method, "GET") == 0 || strcmp(call->method, "HEAD") == 0 ||
+	       lt_header_has(&call->headers, "Idempotency-Key");
+}
+
+/* The connection died before a byte of the answer. On a pooled connection that had served answers,
+ * the upstream most likely closed it while idle and the request goes again, once, on a new
+ * connection: always when it died while the request was being written (an upstream cannot act on
+ * half a request), else only when the call is replayable. Anything else is the call's failure. */
 static void conn_lost(struct h1_conn *k, const char *what, int err)
 {
 	struct h1_call *h = k->call;
 	struct h1_pool *p = k->pool;
+	int sending = k->st == K_SENDING;
 
-	if (h != NULL && k->served > 0 && !(k->resp_live && k->resp.got_bytes) && h->stale_retries > 0) {
+	if (h != NULL && k->served > 0 && !(k->resp_live && k->resp.got_bytes) && h->stale_retries > 0 &&
+	    (sending || call_replayable(h))) {
 		h->stale_retries--;
 		h->want_fresh = 1;
 		h->conn = NULL;
@@ -849,6 +864,30 @@ static void conn_open(struct h1_call *h)
 		k->dns = r;
 }
 
+/* Is an idle connection still open, and quiet? Its read event reports an upstream's close only at
+ * the loop's next turn; an upstream that closes right after answering (without saying
+ * `Connection: close`) would have its FIN arrive while this turn hands the connection to the next
+ * call, and that call, a POST, may not be sent again once written (conn_lost). One peek per reuse
+ * closes that window. */
+static int idle_alive(struct h1_conn *k)
+{
+	char b;
+	ssize_t n = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	int rc;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK;
+	if (n == 0 || k->ssl == NULL)
+		return 0;
+	/* TLS: a session ticket or a key update is not data; an alert or application data is. */
+	ERR_clear_error();
+	rc = SSL_read(k->ssl, &b, 1);
+	if (rc <= 0 && SSL_get_error(k->ssl, rc) == SSL_ERROR_WANT_READ)
+		return 1;
+	ERR_clear_error();
+	return 0;
+}
+
 /* Gives h a connection: an idle one, a new one, or a place in the pool's queue. */
 static void call_dispatch(struct h1_call *h)
 {
@@ -861,7 +900,7 @@ static void call_dispatch(struct h1_call *h)
 		idle_remove(k);
 		if (now == 0)
 			now = lt_mono_ms();
-		if (now - k->idle_since_ms > IDLE_REUSE_MS) {
+		if (now - k->idle_since_ms > IDLE_REUSE_MS || !idle_alive(k)) {
 			conn_close(k);
 			continue;
 		}

@@ -5,9 +5,10 @@ upstream's certificate, and the exact request the gateway writes.
 
 The upstream is tests/sandbox/rawhttp.py, scripted byte for byte per connection and per request;
 the route is a tiny JSON mapping written into the test's folder ({"msg"} out, {"answer"} back),
-with no login. Every case asserts what the city system sees. These tests pin down the libcurl
-client (gateway/upstream.c) so that any replacement can be proven to behave the same or better;
-an `xfail(strict=True)` marks what the current client gets wrong.
+with no login. Every case asserts what the city system sees, and runs with both upstream clients
+(`client: native`, gateway/h1client.c, and `client: curl`, gateway/curlclient.c); the suite was
+written against libcurl first, to prove the native client equal or better. `curl_gets_wrong`
+marks, as a strict xfail, what libcurl gets wrong.
 """
 
 import json
@@ -85,13 +86,25 @@ def upstream(request, pki):
     assert not srv.stop(), "rawhttp threads still running after stop"
 
 
-def start_gateway(gateway, pki, tmp_path, up, total="5s", connect=None, url=None, max_body="64KiB"):
+@pytest.fixture(params=["native", "curl"])
+def client(request):
+    """The upstream client every test of this file runs with."""
+    return request.param
+
+
+def curl_gets_wrong(request, client, reason):
+    if client == "curl":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def start_gateway(gateway, pki, tmp_path, up, client, total="5s", connect=None, url=None, max_body="64KiB"):
     """A gateway whose route POST ROUTE (and GET QUERY_ROUTE) calls the upstream `raw` at
-    url (default: up's) + UP_PATH, with UP_HEADERS and no auth."""
+    url (default: up's) + UP_PATH, with UP_HEADERS and no auth, through `client`."""
     (tmp_path / "echo.yaml").write_text(ECHO_MAPPING, encoding="utf-8")
     (tmp_path / "query.yaml").write_text(QUERY_MAPPING, encoding="utf-8")
     url = url or up.url
-    raw = {"url": url, "headers": dict(UP_HEADERS), "timeout": {"connect": connect or total, "total": total}}
+    raw = {"url": url, "client": client, "headers": dict(UP_HEADERS),
+           "timeout": {"connect": connect or total, "total": total}}
     if url.startswith("https:"):
         raw["tls"] = {"ca": pki["ca.crt"], "cert": pki["gw-client.crt"], "key": pki["gw-client.key"]}
     route = {"listener": "public", "allow": ["CN=" + CITY_CN], "upstream": "raw", "mode": "sync",
@@ -106,8 +119,8 @@ def start_gateway(gateway, pki, tmp_path, up, total="5s", connect=None, url=None
 
 
 @pytest.fixture
-def gw(gateway, pki, tmp_path, upstream):
-    return start_gateway(gateway, pki, tmp_path, upstream)
+def gw(gateway, pki, tmp_path, upstream, client):
+    return start_gateway(gateway, pki, tmp_path, upstream, client)
 
 
 def call(gw, msg="xin chào", **kw):
@@ -209,14 +222,14 @@ def test_bytes_after_an_answer_never_answer_the_next_call(gw, upstream):
     assert answer_of(call(gw)) == "two"
 
 
-@pytest.mark.xfail(strict=True, reason="libcurl resends the POST on a new connection when a reused one "
-                   "closes after the upstream read it; docs/config.md: sync calls are never retried")
-def test_a_call_the_upstream_has_read_is_not_sent_again(gw, upstream):
+def test_a_call_the_upstream_has_read_is_not_sent_again(gw, upstream, request, client):
     """A kept-alive connection on which the upstream reads the whole next call, then closes
     without a word: the upstream may have applied it (a payment, a filing), so resending it
     could apply it twice. The city gets a 502 and decides; the upstream heard the call once.
     (A connection that closed while idle, before the call, is another case: see
     test_upstream_closes_an_idle_pooled_connection.)"""
+    curl_gets_wrong(request, client, "libcurl resends the POST on a new connection when a reused one "
+                    "closes after the upstream read it; docs/config.md: sync calls are never retried")
     upstream.script(Conn(ok("one"), then=None), otherwise=Conn(then=ok("two")))
     assert answer_of(call(gw, "m1")) == "one"
     r = call(gw, "m2")
@@ -259,18 +272,18 @@ def test_bad_chunk_size(gw, upstream, size_line):
     assert_error(call(gw), 502, "upstream.protocol", route="raw.echo")
 
 
-@pytest.mark.xfail(strict=True, reason="libcurl reads the number at the start of each Content-Length "
-                   "and keeps the last header's")
 @pytest.mark.parametrize("lengths", [
     lambda n: [str(n), str(n - 5)],
     lambda n: [f"{n}, {n - 5}"],
     lambda n: [f"{n}x"],
     lambda n: [f"+{n}"],
 ], ids=["two-headers", "list", "trailing-junk", "plus-sign"])
-def test_invalid_content_length(gw, upstream, lengths):
+def test_invalid_content_length(gw, upstream, lengths, request, client):
     """RFC 9112 §6.3: differing or malformed Content-Length values make the answer's framing
     invalid, an unrecoverable error; guessing a length lets the upstream choose where the body
     ends (and the next answer starts)."""
+    curl_gets_wrong(request, client, "libcurl reads the number at the start of each Content-Length "
+                    "and keeps the last header's")
     body = json.dumps({"answer": "which length?"}).encode()
     data = head(200, [("Content-Type", "application/json")] + [("Content-Length", v) for v in lengths(len(body))])
     upstream.script(Conn([data + body, Pause(0.05), CLOSE]))
@@ -348,9 +361,9 @@ def test_answer_that_is_not_json(gw, upstream, answer):
     # one byte every 100 ms: the total timeout bounds the whole call, not the gaps between reads
     Conn(trickle(ok("slowly, slowly"), size=1, pause=0.1)),
 ], ids=["status-line-then-silence", "trickle"])
-def test_upstream_too_slow(gateway, pki, tmp_path, upstream, script):
+def test_upstream_too_slow(gateway, pki, tmp_path, upstream, script, client):
     upstream.script(script)
-    gw = start_gateway(gateway, pki, tmp_path, upstream, total=f"{int(SHORT_TOTAL * 1000)}ms")
+    gw = start_gateway(gateway, pki, tmp_path, upstream, client, total=f"{int(SHORT_TOTAL * 1000)}ms")
     t0 = time.monotonic()
     r = call(gw)
     elapsed = time.monotonic() - t0
@@ -359,11 +372,11 @@ def test_upstream_too_slow(gateway, pki, tmp_path, upstream, script):
     assert SHORT_TOTAL - 0.2 <= elapsed <= SHORT_TOTAL + 8, f"504 after {elapsed:.2f}s"
 
 
-def test_tls_handshake_never_answered(gateway, pki, tmp_path, upstream):
+def test_tls_handshake_never_answered(gateway, pki, tmp_path, upstream, client):
     """The TCP connection is accepted, the ClientHello never answered: the connect timeout (1 s)
     ends the call, well before the total one (6 s)."""
     upstream.script(Conn(mute=True))
-    gw = start_gateway(gateway, pki, tmp_path, upstream, connect="1s", total="6s")
+    gw = start_gateway(gateway, pki, tmp_path, upstream, client, connect="1s", total="6s")
     t0 = time.monotonic()
     r = call(gw)
     elapsed = time.monotonic() - t0
@@ -374,22 +387,22 @@ def test_tls_handshake_never_answered(gateway, pki, tmp_path, upstream):
 
 # ---- names and certificates ------------------------------------------------------------------
 
-def test_upstream_by_host_name(gateway, pki, tmp_path, upstream):
+def test_upstream_by_host_name(gateway, pki, tmp_path, upstream, client):
     """`localhost` is resolved, and matched against the certificate's DNS name."""
     upstream.script(Conn(then=ok("by name")))
-    gw = start_gateway(gateway, pki, tmp_path, upstream, url=f"https://localhost:{upstream.port}")
+    gw = start_gateway(gateway, pki, tmp_path, upstream, client, url=f"https://localhost:{upstream.port}")
     assert answer_of(call(gw)) == "by name"
     assert upstream.requests[0].header("Host") == f"localhost:{upstream.port}"
 
 
-def test_certificate_for_another_host(gateway, pki, tmp_path):
+def test_certificate_for_another_host(gateway, pki, tmp_path, client):
     """sandbox.crt chains to the trusted CA but names localhost and 127.0.0.1; the upstream is
     127.0.0.2. (An unknown CA and a pin mismatch: test_02_tls.py.)"""
     srv = RawUpstream(tls={"cert": pki["sandbox.crt"], "key": pki["sandbox.key"], "client_ca": pki["ca.crt"]},
                       host="127.0.0.2").start()
     try:
         srv.script(otherwise=Conn(then=ok("must not be reached")))
-        gw = start_gateway(gateway, pki, tmp_path, srv)
+        gw = start_gateway(gateway, pki, tmp_path, srv, client)
         assert_error(call(gw), 502, "upstream.tls", route="raw.echo")
         assert srv.requests == []
         assert srv.connections, "the gateway never tried the upstream"
@@ -428,11 +441,11 @@ def test_the_request_as_written(gw, upstream):
     assert b"\n" not in head_bytes.replace(b"\r\n", b""), "a bare LF in the request head"
 
 
-def test_a_large_body_is_sent_without_expect(gateway, pki, tmp_path, upstream):
+def test_a_large_body_is_sent_without_expect(gateway, pki, tmp_path, upstream, client):
     """1.5 MiB: past the size where libcurl would ask for 100-continue, which legacy upstreams
     never send; the body goes at once with one Content-Length."""
     upstream.script(Conn(then=ok("big")))
-    gw = start_gateway(gateway, pki, tmp_path, upstream, max_body="2MiB")
+    gw = start_gateway(gateway, pki, tmp_path, upstream, client, max_body="2MiB")
     msg = "a" * (1536 * 1024)
     assert answer_of(call(gw, msg, timeout=60)) == "big"
     [req] = upstream.requests
