@@ -151,26 +151,19 @@ static void pool_release(struct h1_pool *p)
 		pool_free(p);
 }
 
-/* Ends h: results into the call, then its done(). h must hold no connection any more; the caller
- * holds h's pool (pool_hold) when it uses the pool after this. */
-static void call_finish(struct h1_call *h, enum lt_upfail fail, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void call_finish(struct h1_call *h, enum lt_upfail fail, const char *fmt, ...)
+/* Ends h: results into the call (msg NULL when it succeeded), then its done(). h must hold no
+ * connection any more; the caller holds h's pool (pool_hold) when it uses the pool after this. */
+static void call_finish(struct h1_call *h, enum lt_upfail fail, const char *msg)
 {
 	struct lt_upcall *call = h->call;
 	struct lt_h1c *c = h->client;
 	struct h1_pool *pool;
-	va_list ap;
 
 	if (h->waiting)
 		wait_remove(h);
 	call->fail = fail;
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(call->errbuf, sizeof(call->errbuf), fmt, ap);
-		va_end(ap);
-	}
+	if (msg != NULL)
+		snprintf(call->errbuf, sizeof(call->errbuf), "%s", msg);
 	call->elapsed_ms = (double)(lt_mono_us() - h->start_us) / 1000.0;
 	if (h->prev != NULL)
 		h->prev->next = h->next;
@@ -293,7 +286,7 @@ static void conn_fail(struct h1_conn *k, enum lt_upfail fail, const char *fmt, .
 	k->call = NULL;
 	conn_close(k);
 	if (h != NULL)
-		call_finish(h, fail, "%s", msg);
+		call_finish(h, fail, msg);
 	pool_service(p);
 	pool_release(p);
 }
@@ -931,6 +924,7 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = lt_mono_ms();
 	struct h1_conn *k = h->conn;
 	struct h1_pool *p = h->pool;
+	char msg[LT_UPCALL_ERRBUF];
 	int connecting;
 
 	(void)fd;
@@ -953,11 +947,12 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 		conn_close(k);
 	}
 	if (connecting)
-		call_finish(h, LT_UP_TIMEOUT, "Connection timed out after %llu milliseconds",
-			    (unsigned long long)h->call->cfg->connect_timeout_ms);
+		snprintf(msg, sizeof(msg), "Connection timed out after %llu milliseconds",
+			 (unsigned long long)h->call->cfg->connect_timeout_ms);
 	else
-		call_finish(h, LT_UP_TIMEOUT, "Operation timed out after %llu milliseconds with %zu bytes received",
-			    (unsigned long long)((lt_mono_us() - h->start_us) / 1000), h->call->response.len);
+		snprintf(msg, sizeof(msg), "Operation timed out after %llu milliseconds with %zu bytes received",
+			 (unsigned long long)((lt_mono_us() - h->start_us) / 1000), h->call->response.len);
+	call_finish(h, LT_UP_TIMEOUT, msg);
 	pool_service(p);
 	pool_release(p);
 }
