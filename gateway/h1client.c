@@ -386,11 +386,12 @@ static void conn_request(struct h1_conn *k)
 
 static void conn_read(struct h1_conn *k);
 
+/* A request buffer past this is given back once sent, so that an idle connection does not hold
+ * the memory of the largest body it ever carried. */
+#define OUT_KEEP (64u * 1024)
+
 static void conn_send(struct h1_conn *k)
 {
-	struct lt_h1c *c = k->pool->client;
-
-	(void)c;
 	while (k->out_off < k->out.len) {
 		const char *p = k->out.data + k->out_off;
 		size_t n = k->out.len - k->out_off;
@@ -430,6 +431,8 @@ static void conn_send(struct h1_conn *k)
 		conn_lost(k, "Send", errno);
 		return;
 	}
+	if (k->out.cap > OUT_KEEP)
+		lt_buf_free(&k->out);
 	k->st = K_READING;
 	/* An answer may already wait in the TLS layer's buffer, where no read event reports it. */
 	if (k->ssl != NULL && SSL_pending(k->ssl) > 0)
