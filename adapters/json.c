@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "adapters/json.h"
 #include "gateway/util.h"
 
@@ -143,22 +147,61 @@ static inline unsigned json_first8(uint64_t mask)
 }
 
 /* How many bytes at the start of s (n bytes) a JSON string holds as they are: up to the first
- * '"', '\\' or control character; n when there is none. */
-static size_t plain_len(const char *s, size_t n)
+ * '"', '\\' or control character; n when there is none. Most strings the writer sees are keys
+ * and short values, so no byte loop on little-endian machines: whole words, the last one
+ * overlapping what was already checked (clean bytes, so its first flag is still the first
+ * special byte), and below eight bytes two overlapping halves read as one word. */
+static inline __attribute__((always_inline)) size_t plain_len(const char *s, size_t n)
 {
 	size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w, mask;
 
-	/* Eight bytes at a time, straight to the first one to escape; byte by byte in the last few. */
-	while (n - i >= 8) {
-		uint64_t w, mask;
+#ifdef __SSE2__
+	/* Sixteen bytes at a time where the machine has it (every x86-64 does): the same test,
+	 * four instructions for sixteen bytes. */
+	if (n >= 16) {
+		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+		unsigned m;
 
-		memcpy(&w, s + i, 8);
-		if ((mask = json_special8(w)) != 0) {
-			i += json_first8(mask);
-			break;
+		for (;; i += 16) {
+			__m128i v;
+
+			if (n - i <= 16)
+				i = n - 16;
+			v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+				_mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v)));
+			if (m != 0)
+				return i + (unsigned)__builtin_ctz(m);
+			if (i == n - 16)
+				return n;
 		}
-		i += 8;
 	}
+#endif
+	if (n >= 8) {
+		for (; n - i > 8; i += 8) {
+			memcpy(&w, s + i, 8);
+			if ((mask = json_special8(w)) != 0)
+				return i + json_first8(mask);
+		}
+		memcpy(&w, s + n - 8, 8);
+		mask = json_special8(w);
+		return mask != 0 ? n - 8 + json_first8(mask) : n;
+	}
+	if (n >= 4) {
+		uint32_t lo, hi;
+		unsigned k;
+
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		if ((mask = json_special8(lo | (uint64_t)hi << 32)) == 0)
+			return n;
+		k = json_first8(mask);
+		return k < 4 ? k : n - 8 + k;
+	}
+#endif
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -992,13 +1035,35 @@ static void put_str(struct lt_buf *b, const char *s, size_t n)
 	put1(b, '"');
 }
 
+/* An object member's key with what goes around it, `,"key":` (no comma before the first), in one
+ * copy when it needs no escape, as keys nearly never do. */
+static void put_key(struct lt_buf *b, const char *key, size_t n, int first)
+{
+	size_t room = n + 4;
+
+	if (room < b->cap - b->len && room <= b->max - b->len && !b->overflow && plain_len(key, n) == n) {
+		char *d = b->data + b->len;
+
+		if (!first)
+			*d++ = ',';
+		*d++ = '"';
+		memcpy(d, key, n);
+		d[n] = '"';
+		d[n + 1] = ':';
+		b->len = (size_t)(d + n + 2 - b->data);
+		return;
+	}
+	if (!first)
+		put1(b, ',');
+	put_str(b, key, n);
+	put1(b, ':');
+}
+
 static int encode_value(struct lt_buf *b, json_t *v, int depth)
 {
 	char num[40];
 	size_t i, n;
-	const char *key;
-	size_t klen;
-	json_t *item;
+	void *it;
 	int first = 1;
 
 	if (depth > ENCODE_MAX_DEPTH)
@@ -1037,13 +1102,12 @@ static int encode_value(struct lt_buf *b, json_t *v, int depth)
 		return 0;
 	case JSON_OBJECT:
 		put1(b, '{');
-		json_object_keylen_foreach(v, key, klen, item) {
-			if (!first)
-				put1(b, ',');
+		/* The iterator itself, not json_object_keylen_foreach, which finds it again from the
+		 * key three times per member: four library calls per member instead of seven. */
+		for (it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
+			put_key(b, json_object_iter_key(it), json_object_iter_key_len(it), first);
 			first = 0;
-			put_str(b, key, klen);
-			put1(b, ':');
-			if (encode_value(b, item, depth + 1) < 0)
+			if (encode_value(b, json_object_iter_value(it), depth + 1) < 0)
 				return -1;
 		}
 		put1(b, '}');
