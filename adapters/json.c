@@ -760,24 +760,18 @@ static int next_token(struct parser *p)
 	}
 }
 
-/* The current string token as an object key of obj: refused when it holds \u0000 or is there
- * already. jansson quotes the key as written (escapes and all) when the token is short. */
-static int key_ok(struct parser *p, json_t *obj)
+/* A duplicate key, refused at the key (start..end, the token as written): jansson checked before
+ * reading on, so this refusal comes before any that a later token made. jansson quotes the key as
+ * written (escapes and all) when the token is short. */
+static void fail_duplicate(struct parser *p, size_t start, size_t end)
 {
-	size_t raw = p->pos - p->start;
+	size_t raw = end - start;
 
-	if (p->str_nul) {
-		fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
-		return 0;
-	}
-	/* An object's first key cannot be a duplicate: no hash lookup for it. */
-	if (json_object_size(obj) == 0 || json_object_getn(obj, p->str, p->str_len) == NULL)
-		return 1;
+	p->failed = 0;
 	if (raw > NEAR_MAX)
-		fail_at(p, p->pos, "duplicate key");
+		fail_at(p, end, "duplicate key");
 	else
-		fail_at(p, p->pos, "duplicate key '%.*s'", (int)raw - 2, p->buf + p->start + 1);
-	return 0;
+		fail_at(p, end, "duplicate key '%.*s'", (int)raw - 2, p->buf + start + 1);
 }
 
 /* jansson's constructors return NULL, and its setters -1, only when out of memory: the
@@ -797,8 +791,8 @@ static void need(int ok)
 static json_t *parse(struct parser *p)
 {
 	json_t *stack[LT_JSON_MAX_DEPTH], *root = NULL, *v, *top = NULL;
-	const char *key = NULL;
-	size_t klen = 0;
+	const char *key = NULL;      /* the key read and not yet inserted into top */
+	size_t klen = 0, key_start = 0, key_end = 0;
 	int depth = 0;
 
 	next_token(p);
@@ -842,12 +836,22 @@ value:
 		goto refused;
 	}
 	need(v != NULL);
-	if (top == NULL)
+	if (top == NULL) {
 		root = v;
-	else if (json_is_array(top))
+	} else if (json_is_array(top)) {
 		need(json_array_append_new(top, v) == 0);
-	else
+	} else {
+		/* The duplicate check is the insertion itself: a key already there is replaced, and
+		 * the size stays. One hash of the key instead of a lookup and then an insertion. */
+		size_t had = json_object_size(top);
+
 		need(json_object_setn_new_nocheck(top, key, klen, v) == 0);
+		key = NULL;
+		if (json_object_size(top) == had) {
+			fail_duplicate(p, key_start, key_end);
+			goto refused;
+		}
+	}
 	if (json_is_object(v) || json_is_array(v)) {
 		stack[depth++] = top = v;
 		next_token(p);
@@ -891,10 +895,14 @@ key:
 		fail_tok(p, "string or '}' expected");
 		goto refused;
 	}
-	if (!key_ok(p, top))
+	if (p->str_nul) {
+		fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
 		goto refused;
+	}
 	key = p->str;
 	klen = p->str_len;
+	key_start = p->start;
+	key_end = p->pos;
 	if (p->str_in_scratch)
 		p->cur ^= 1;   /* the value's escapes go to the other scratch */
 	if (next_token(p) != ':') {
@@ -904,6 +912,11 @@ key:
 	next_token(p);
 	goto value;
 refused:
+	/* A key read but not yet inserted may be a duplicate, which jansson refused before reading
+	 * what came after it. Its text is still where it was read: the tokens after it decode
+	 * their escapes into the other scratch. */
+	if (key != NULL && json_object_getn(top, key, klen) != NULL)
+		fail_duplicate(p, key_start, key_end);
 	json_decref(root);
 	return NULL;
 }

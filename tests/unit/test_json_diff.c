@@ -133,6 +133,11 @@ static void test_edge_cases_agree(void **state)
 		"{\"a\":1,\"a\":2}", "{\"a\\u0041\":1,\"aA\":2}", "{\"a very long key name here\":1,\"a very long key name here\":2}",
 		"{\"\":1,\"\":2}", "{\"k\xc3\xa9\":1,\"k\xc3\xa9\":2}", "{\"a\":{\"b\":1},\"a\":2}",
 		"{\"\\u00e9\":1,\"\\u00e9\\u00e9\":{\"\\u00e9\":[\"\\u00e9\"]}}",
+		/* A duplicate is found when its value goes in: refused at the key all the same, before
+		 * whatever is wrong after it, its escaped text kept while the value's is decoded. */
+		"{\"a\\n\":1,\"a\\n\":\"\\n\\u12\"}", "{\"a\\u0041\":1,\"aA\":[1,}", "{\"k\":1,\"k\":{\"x\":}}",
+		"{\"a\":1,\"a\":\"\\u0000\"}", "{\"\\u00e9\":1,\"\\u00e9\":\"x\\ud800\"}", "{\"k\":[{\"k\":1,\"k\"\xff}]}",
+		"{\"a very long key name here\":1,\"a very long key name here\":tru}", "{\"a\":1,\"b\":2,\"a\":[[[",
 		"[1]\n\n  x", "[1]\n\xc3\xa9", "[1] \"abc", "[1] \"a\\x\"", "[1] 123abc", "[1]\r\n,",
 		"{\"a\":\n\n  ]}", "\n\n\n\"\\ud800\"", "[\"\xc3\xa9\xc3\xa9\", \x01]", "[\"\xe1\xba\xa1\" \"b\"]",
 		"\xef\xbb\xbf{}", "[1]\0", "[\"a\0\"]", "{\"a\":1}garbage", "[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]",
