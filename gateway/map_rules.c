@@ -413,6 +413,23 @@ static int is_space(uint32_t c)
 	       c == 0x205f || c == 0x3000;
 }
 
+/* Whether the last character of s (len > 0 bytes), as reading s from its start divides it, is
+ * a space. Read backwards from the last byte that is not a continuation byte (10xxxxxx): only a
+ * character's later bytes are continuations, so a reading from the start begins a character
+ * there. When that character does not end s exactly, the bytes after it are each read alone as
+ * U+FFFD, which is not a space. */
+static int ends_with_space(const char *s, size_t len)
+{
+	size_t p = len - 1;
+	uint32_t c;
+
+	while (p > 0 && len - p < 4 && ((unsigned char)s[p] & 0xc0) == 0x80)
+		p--;
+	if (((unsigned char)s[p] & 0xc0) == 0x80)
+		return 0;
+	return lt_json_utf8_next(s + p, len - p, &c) == len - p && is_space(c);
+}
+
 static int trim_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
 {
 	const char *s = NULL;
@@ -423,6 +440,12 @@ static int trim_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 	rc = string_of(r, *v, rr, &s, &len);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
+	/* Nearly every value has nothing to trim: its first and last characters say so, without
+	 * decoding all the others. */
+	if (len == 0)
+		return 0;
+	if ((lt_json_utf8_next(s, len, &c) == 0 || !is_space(c)) && !ends_with_space(s, len))
+		return 0;
 	while (i < len) {
 		k = lt_json_utf8_next(s + i, len - i, &c);
 		if (k == 0)

@@ -410,6 +410,60 @@ static void test_date_failures(void **state)
 
 /* ---- text rules --------------------------------------------------------------------------------- */
 
+/* trim looks only at the first and the last character when neither is a space: strings of up to
+ * three pieces, every order, each piece a space (Unicode White_Space) or not, come out as the
+ * pieces from the first that is not a space to the last. The pieces that are not spaces end in
+ * the bytes the spaces end in (0x80-0x8a, 0x85, 0xa0, ...), one is a character beside a space
+ * (U+200B), one is four bytes long. */
+static void test_trim_every_edge(void **state)
+{
+	static const struct { const char *s; int space; } pieces[] = {
+		{ " ", 1 }, { "\\t", 1 }, { "\\r", 1 }, { "\\u00a0", 1 }, { "\\u0085", 1 }, { "\\u1680", 1 }, { "\\u2000", 1 },
+		{ "\\u200a", 1 }, { "\\u2029", 1 }, { "\\u202f", 1 }, { "\\u3000", 1 },
+		{ "x", 0 }, { "\\u1ec7", 0 }, { "\\u00e9", 0 }, { "\\u200b", 0 }, { "\\u00a1", 0 }, { "\\u3001", 0 },
+		{ "\\ud83d\\ude00", 0 }, { "\\u0080", 0 }, { "\\u2080", 0 },
+	};
+	enum { NP = sizeof(pieces) / sizeof(pieces[0]) };
+	struct lt_map *m = load("request:\n  fields:\n    a: { from: a, trim: true }\n");
+
+	(void)state;
+	for (int n = 1; n <= 3; n++) {
+		int total = n == 1 ? NP : n == 2 ? NP * NP : NP * NP * NP;
+
+		for (int combo = 0; combo < total; combo++) {
+			int idx[3] = { combo % NP, combo / NP % NP, combo / (NP * NP) };
+			int first = n, last = -1;
+			char in[128] = "{\"a\":\"", want[128] = "{\"a\":\"";
+
+			for (int i = 0; i < n; i++) {
+				strcat(in, pieces[idx[i]].s);
+				if (!pieces[idx[i]].space) {
+					first = first < i ? first : i;
+					last = i;
+				}
+			}
+			for (int i = first; i <= last; i++)
+				strcat(want, pieces[idx[i]].s);
+			strcat(in, "\"}");
+			strcat(want, "\"}");
+			/* The writer writes characters, not \u escapes: compare through a decode. */
+			{
+				char *got = map_with(m, in, no_vars);
+				json_t *g = json_loads(got, 0, NULL), *w = json_loads(want, 0, NULL);
+
+				assert_non_null(g);
+				assert_non_null(w);
+				if (!json_equal(g, w))
+					fail_msg("trim of %s gave %s, want %s", in, got, want);
+				json_decref(g);
+				json_decref(w);
+				free(got);
+			}
+		}
+	}
+	lt_map_free(m);
+}
+
 static void test_trim_upper_lower(void **state)
 {
 	(void)state;
@@ -1032,6 +1086,7 @@ int main(void)
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_date_failures),
 		cmocka_unit_test(test_trim_upper_lower),
+		cmocka_unit_test(test_trim_every_edge),
 		cmocka_unit_test(test_pattern_and_max_length),
 		cmocka_unit_test(test_min_max),
 		cmocka_unit_test(test_scale),
