@@ -1195,6 +1195,21 @@ int lt_json_encode(json_t *doc, char **out, size_t *len, struct lt_err *e)
 	return 0;
 }
 
+/* snprintf(buf, n, "%s", t), return value and all, without printf's machinery: a map on a
+ * boolean field does this for every value. */
+static size_t copy_text(char *buf, size_t n, const char *t)
+{
+	size_t len = strlen(t);
+
+	if (n > 0) {
+		size_t k = len < n ? len : n - 1;
+
+		memcpy(buf, t, k);
+		buf[k] = '\0';
+	}
+	return len;
+}
+
 int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_t n, const char **s, size_t *len)
 {
 	switch (json_typeof(v)) {
@@ -1210,10 +1225,10 @@ int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:
-		*len = (size_t)snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+		*len = copy_text(buf, n, json_is_true(v) ? "true" : "false");
 		break;
 	case JSON_NULL:
-		*len = (size_t)snprintf(buf, n, "%s", null_text);
+		*len = copy_text(buf, n, null_text);
 		break;
 	default:
 		return -1;

@@ -1085,13 +1085,16 @@ static int phone_national(const char *s, size_t len, char *nat)
 		}
 	}
 	d[nd] = '\0';
-	if (nd > 2 && d[0] == '8' && d[1] == '4')
-		snprintf(nat, 16, "0%s", d + 2);
-	else if (!plus && nd > 0 && d[0] == '0')
-		snprintf(nat, 16, "%s", d);
-	else
+	/* nd < 16: both fit nat as they are. */
+	if (nd > 2 && d[0] == '8' && d[1] == '4') {
+		nat[0] = '0';
+		memcpy(nat + 1, d + 2, nd - 1);
+		nd--;
+	} else if (!plus && nd > 0 && d[0] == '0') {
+		memcpy(nat, d, nd + 1);
+	} else {
 		return -1;
-	nd = strlen(nat);
+	}
 	if (nd == 10 && strchr("35789", nat[1]) != NULL)
 		return 0;
 	if (nd == 11 && nat[1] == '2')
@@ -1112,10 +1115,14 @@ static int phone_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
 		return not_text(r, *v, rr);
 	if (phone_national(s, len, nat) < 0)
 		return fail_value(r, *v, rr, "is not a Vietnamese phone number");
-	if (pn->form == PHONE_LOCAL)
+	if (pn->form == PHONE_LOCAL) {
 		replace(v, json_string_nocheck(nat));
-	else
-		replace(v, json_sprintf("84%s", nat + 1));
+	} else {
+		char intl[17] = "84";
+
+		memcpy(intl + 2, nat + 1, strlen(nat));   /* nat's digits after its 0, and its NUL */
+		replace(v, json_string_nocheck(intl));
+	}
 	return 0;
 }
 

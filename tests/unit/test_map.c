@@ -567,6 +567,11 @@ static void test_phone(void **state)
 			   "field 'p' ('+1 212 555 0100') is not a Vietnamese phone number");
 	assert_fields_fail("    p: { from: p, phone: local }\n", "{\"p\":912345678}", "mapping.phone", "p",
 			   "field 'p' (912345678) is not a Vietnamese phone number");
+	/* The longest digit strings read (15 digits), with and without the country code. */
+	assert_fields_fail("    p: { from: p, phone: international }\n", "{\"p\":\"+84 9123 4567 8901 2\"}", "mapping.phone",
+			   "p", "field 'p' ('+84 9123 4567 8901 2') is not a Vietnamese phone number");
+	assert_fields_fail("    p: { from: p, phone: local }\n", "{\"p\":\"091234567890123\"}", "mapping.phone", "p",
+			   "field 'p' ('091234567890123') is not a Vietnamese phone number");
 	assert_load_fails("request:\n  fields:\n    a: { from: a, phone: e164 }\n",
 			  FIX "t.yaml:3:26: unknown phone form 'e164' (known: local, international)");
 }
