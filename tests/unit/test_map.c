@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,6 +500,63 @@ static void test_pattern_and_max_length(void **state)
 	assert_map_fails(m, "{\"code\":1.5}", 422, "mapping.pattern", "code",
 			 "field 'code' (1.5) does not match the pattern '^[0-9]\\.[0-9]{6}$'");
 	lt_map_free(m);
+}
+
+/* Patterns of a fixed shape are matched without regexec (map_rules.c): every pattern below, of
+ * that shape or just outside it, accepts exactly the strings regexec accepts, over every string
+ * of up to four bytes from an alphabet of the bytes the patterns name and their neighbours, and
+ * over every one-byte change of a real dossier code. */
+static void test_pattern_as_regexec(void **state)
+{
+	static const char *const patterns[] = {
+		"^[0-9A-Z]{3}\\.[0-9A-Z]{2}\\.[0-9A-Z]{2}\\.H26-[0-9]{6}-[0-9]{4,}$", "^[0-9]\\.[0-9]{6}$", "^[0-9]+$",
+		"^[A-Z]{2}[0-9]{1,3}$", "^a{2,3}b$", "^[a-c]+-[0-9]{2,}$", "^x\\+y\\$$", "^[0-9]{2}[0-9]$", "^[0-9]*$",
+		"^(a|b)$", "^[^0-9]+$", "[0-9]+", "^a?b$", "^[[:digit:]]+$", "^.+$", "^a{0,2}b$", "^[]a]$", "^[a-]+$",
+		"^a{1,2}{2}$", "^H$", "^A{1,}Z{2}$", "^[09]+[A]$", "^[0-9]+5$", "^[a-z]{1,3}[A-Z0-9]{2}$",
+	};
+	static const char alphabet[] = "09AZa5.-+Hb$";
+	const size_t na = sizeof(alphabet) - 1;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(patterns) / sizeof(patterns[0]); k++) {
+		char yaml[512], str[32];
+		regex_t re;
+		struct lt_map *m;
+		struct lt_map_vars vars = { get_var, (void *)no_vars };
+
+		snprintf(yaml, sizeof(yaml), "request:\n  fields:\n    v: { from: v, pattern: '%s' }\n", patterns[k]);
+		m = load(yaml);
+		assert_int_equal(regcomp(&re, patterns[k], REG_EXTENDED | REG_NOSUB), 0);
+		for (size_t n = 0, total = 1; n <= 5; n++, total *= na) {
+			for (size_t combo = 0; combo < total; combo++) {
+				struct lt_err e;
+				json_t *doc, *out = NULL;
+				size_t len = n, c = combo;
+				int rc;
+
+				if (n == 5) {   /* the real code with one byte changed */
+					if (combo >= 25 * na)
+						break;
+					memcpy(str, "000.30.21.H26-250115-0001", 25);
+					str[combo / na] = alphabet[combo % na];
+					len = 25;
+				}
+				for (size_t i = 0; n < 5 && i < n; i++, c /= na)
+					str[i] = alphabet[c % na];
+				str[len] = '\0';
+				doc = json_pack("{s:s%}", "v", str, len);
+				lt_err_clear(&e);
+				rc = lt_map_apply(lt_map_request(m), doc, &vars, &out, &e);
+				if ((rc == 0) != (regexec(&re, str, 0, NULL, 0) == 0))
+					fail_msg("pattern %s on '%s': mapping %s, regexec does not", patterns[k], str,
+						 rc == 0 ? "accepts" : "refuses");
+				json_decref(out);
+				json_decref(doc);
+			}
+		}
+		regfree(&re);
+		lt_map_free(m);
+	}
 }
 
 static void test_min_max(void **state)
@@ -1093,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_trim_upper_lower),
 		cmocka_unit_test(test_trim_every_edge),
 		cmocka_unit_test(test_pattern_and_max_length),
+		cmocka_unit_test(test_pattern_as_regexec),
 		cmocka_unit_test(test_min_max),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_phone),
