@@ -831,6 +831,7 @@ static void need(int ok)
 static json_t *parse(struct parser *p)
 {
 	json_t *stack[LT_JSON_MAX_DEPTH], *root = NULL, *v, *top = NULL;
+	size_t members[LT_JSON_MAX_DEPTH];   /* keys inserted so far into each open object */
 	const char *key = NULL;      /* the key read and not yet inserted into top */
 	size_t klen = 0, key_start = 0, key_end = 0;
 	int depth = 0;
@@ -883,16 +884,15 @@ value:
 	} else {
 		/* The duplicate check is the insertion itself: a key already there is replaced, and
 		 * the size stays. One hash of the key instead of a lookup and then an insertion. */
-		size_t had = json_object_size(top);
-
 		need(json_object_setn_new_nocheck(top, key, klen, v) == 0);
 		key = NULL;
-		if (json_object_size(top) == had) {
+		if (json_object_size(top) == members[depth - 1]++) {
 			fail_duplicate(p, key_start, key_end);
 			goto refused;
 		}
 	}
 	if (json_is_object(v) || json_is_array(v)) {
+		members[depth] = 0;
 		stack[depth++] = top = v;
 		next_token(p);
 		if (p->tok == (json_is_object(v) ? '}' : ']'))
