@@ -141,13 +141,13 @@ static void put_span(struct lt_buf *out, const char *s, size_t n, int json)
 static void mask_into(struct lt_buf *out, const char *s, size_t n, char *const *extra, size_t n_extra, int json)
 {
 	size_t i = 0, flushed = 0;
-	uint8_t may[32] = { 0 };   /* bit c: a rule may start at byte c */
+	/* bit c: a rule may start at byte c. Digits (0x30-0x39) and '@' (0x40) always do. */
+	static const uint8_t starts[32] = { [0x30 >> 3] = 0xff, [0x38 >> 3] = 0x03, [0x40 >> 3] = 0x01 };
+	uint8_t may[32];
 
 	/* Only a digit, an '@' or the first byte of a value to hide starts anything below: the
 	 * bytes in between are passed over with one look-up each, not a try of every rule. */
-	for (unsigned c = '0'; c <= '9'; c++)
-		may[c >> 3] |= (uint8_t)(1u << (c & 7));
-	may['@' >> 3] |= 1u << ('@' & 7);
+	memcpy(may, starts, sizeof(may));
 	for (size_t k = 0; k < n_extra; k++)
 		if (extra[k] != NULL)
 			may[(unsigned char)extra[k][0] >> 3] |= (uint8_t)(1u << ((unsigned char)extra[k][0] & 7));

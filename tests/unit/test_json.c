@@ -126,6 +126,34 @@ static void test_json_text_replaces_what_is_not_utf8(void **state)
 	}
 }
 
+/* ASCII is passed over sixteen and eight bytes at a time: a byte that is not UTF-8, a character
+ * that is, and one to escape are each found at every position of texts up to 40 bytes long. */
+static void test_json_text_at_every_position(void **state)
+{
+	static const struct { const char *in, *out; } pieces[] = {
+		{ "\xff", "\xef\xbf\xbd" }, { "\xe1\xbb", "\xef\xbf\xbd\xef\xbf\xbd" }, { "\xc3\xa9", "\xc3\xa9" },
+		{ "\xe1\xbb\x87", "\xe1\xbb\x87" }, { "\"", "\\\"" }, { "\x01", "\\u0001" },
+	};
+	const char *const pad = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(pieces) / sizeof(pieces[0]); c++) {
+		for (int len = 0; len <= 40; len++) {
+			for (int at = 0; at <= len; at++) {
+				char in[64], want[64];
+				struct lt_buf b;
+				int n = snprintf(in, sizeof(in), "%.*s%s%.*s", at, pad, pieces[c].in, len - at, pad + at);
+
+				snprintf(want, sizeof(want), "%.*s%s%.*s", at, pad, pieces[c].out, len - at, pad + at);
+				lt_buf_init(&b, 1024);
+				assert_int_equal(lt_buf_json_text(&b, in, (size_t)n), 0);
+				assert_string_equal(b.data, want);
+				lt_buf_free(&b);
+			}
+		}
+	}
+}
+
 static void test_duplicate_key(void **state)
 {
 	(void)state;
@@ -436,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_decode_top_level_scalars),
 		cmocka_unit_test(test_decode_not_nul_terminated),
 		cmocka_unit_test(test_json_text_replaces_what_is_not_utf8),
+		cmocka_unit_test(test_json_text_at_every_position),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_nul_escape_refused),
 		cmocka_unit_test(test_nul_byte_refused),
