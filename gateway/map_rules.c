@@ -344,6 +344,10 @@ static int type_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 
 	if (json_is_null(*v))
 		return 0;
+	/* Nearly every value already has its type (`type: string` on a string): nothing to make. */
+	if ((t->type == TY_STRING && json_is_string(*v)) || (t->type == TY_INTEGER && json_is_integer(*v)) ||
+	    (t->type == TY_NUMBER && json_is_number(*v)) || (t->type == TY_BOOLEAN && json_is_boolean(*v)))
+		return 0;
 	out = convert(*v, t->type);
 	if (out == NULL)
 		return fail_value(r, *v, rr, "is not %s", t->article);
@@ -846,6 +850,13 @@ static size_t put_num(char *out, size_t n, size_t len, int v, int width)
 	} while (u != 0);
 	while (k < width && k < (int)sizeof(digits))
 		digits[k++] = '0';
+	if (len + (size_t)k < n) {
+		/* Room for all of it (always, within DATE_OUT_MAX): no check per digit. */
+		while (k > 0)
+			out[len++] = digits[--k];
+		out[len] = '\0';
+		return len;
+	}
 	while (k > 0)
 		len = put_char(out, n, len, digits[--k]);
 	return len;
