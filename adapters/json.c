@@ -1082,7 +1082,7 @@ static size_t int_text(json_int_t v, char *buf)
 	return len;
 }
 
-static void put_str(struct lt_buf *b, const char *s, size_t n)
+static inline __attribute__((always_inline)) void put_str(struct lt_buf *b, const char *s, size_t n)
 {
 	/* Nearly every string needs no escape: then it goes in with its quotes in one copy. */
 	if (n + 2 < b->cap - b->len && n + 2 <= b->max - b->len && !b->overflow && plain_len(s, n) == n) {
