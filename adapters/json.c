@@ -806,6 +806,22 @@ static int next_token(struct parser *p)
 	}
 	if (cls == 3) {
 		p->pos = i + 1;
+#ifdef __SSE2__
+		/* A short ASCII string with nothing to decode (most keys, many values) ends within
+		 * the next sixteen bytes: taken here, without scan_string's call. */
+		if (p->len - p->pos >= 16) {
+			unsigned m = special16(b + p->pos, 1);
+
+			if (m != 0 && b[p->pos + (unsigned)__builtin_ctz(m)] == '"') {
+				p->str = p->buf + p->pos;
+				p->str_len = (unsigned)__builtin_ctz(m);
+				p->str_nul = 0;
+				p->str_in_scratch = 0;
+				p->pos += p->str_len + 1;
+				return p->tok = TOK_STRING;
+			}
+		}
+#endif
 		return p->tok = scan_string(p);
 	}
 	return p->tok = other_token(p, i);
