@@ -1424,7 +1424,7 @@ static int map_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_r
 /* Most patterns of the partners' formats are a fixed shape: '^[0-9A-Z]{3}\.[0-9]{6}-[0-9]{4,}$',
  * '^[0-9]+$'. Those are matched by a loop over the bytes here, regexec (~1,200 instructions a
  * call) being kept for every other pattern. The shape taken: anchored at both ends, a sequence
- * of items, each a literal byte or a bracket of ASCII letters, digits and ranges, repeated
+ * of items, each a literal byte or a bracket of ASCII letters, digits, ranges and . _ -, repeated
  * + or {m}, {m,}, {m,n} times with m >= 1, and no two items in a row sharing a byte. Then
  * there is only one way to match: each item takes every byte of its set that follows, up to
  * its bound (the next item, needing at least one byte outside that set, cannot start on one),
@@ -1461,20 +1461,29 @@ static int ascii_alnum(unsigned char c)
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-/* A bracket's content at p (after '['): letters, digits, and ranges within one of the three
- * (0-9, A-Z, a-z); returns past its ']', or NULL when it holds anything else. */
+/* A bracket's content at p (after '['): letters, digits, '.', '_', '-' first or last, and
+ * ranges within one of 0-9, A-Z, a-z; returns past its ']', or NULL when it holds anything else
+ * (a ']' first, '^', classes, other bytes). */
 static const char *shape_bracket(const char *p, struct shape_item *it)
 {
+	const char *first = p;
+
 	if (*p == ']')
 		return NULL;   /* a ']' first is a member, not the end */
 	while (*p != ']') {
 		unsigned char lo = (unsigned char)p[0], hi = lo;
 
-		if (!ascii_alnum(lo))
+		if (lo == '-' && (p == first || p[1] == ']')) {
+			shape_add(it, lo, lo);
+			p++;
+			continue;
+		}
+		if (!ascii_alnum(lo) && lo != '.' && lo != '_')
 			return NULL;
-		if (p[1] == '-') {
+		if (p[1] == '-' && p[2] != ']') {
 			hi = (unsigned char)p[2];
-			if (!ascii_alnum(hi) || hi < lo || (lo <= '9') != (hi <= '9') || (lo <= 'Z') != (hi <= 'Z'))
+			if (!ascii_alnum(lo) || !ascii_alnum(hi) || hi < lo || (lo <= '9') != (hi <= '9') ||
+			    (lo <= 'Z') != (hi <= 'Z'))
 				return NULL;
 			p += 2;
 		}
