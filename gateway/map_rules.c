@@ -1324,11 +1324,17 @@ static int regex_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
 
 /* ---- map ------------------------------------------------------------------------------------- */
 
+/* Maps up to this many keys are searched key by key (length first): cheaper than hashing the
+ * value, as jansson's look-up does, for the few keys most maps have. */
+#define MAP_SCAN_MAX 16
+
 struct map_arg {
 	json_t *table;           /* key text -> result (a jansson object is a hash table) */
 	json_t *dflt;            /* the map's own default, NULL when none */
 	char known[KNOWN_MAX + 8];
 	int known_full;
+	size_t nscan;            /* 0: look up in table */
+	struct { const char *key; size_t len; json_t *val; } scan[MAP_SCAN_MAX];   /* borrowed from table */
 };
 
 static void map_free(void *arg)
@@ -1389,7 +1395,24 @@ static int map_compile(const struct lt_ynode *n, const struct lt_ynode *field, v
 		json_object_set_new_nocheck(ma->table, text, val);
 		known_add(ma, text);
 	}
+	if (json_object_size(ma->table) <= MAP_SCAN_MAX) {
+		for (void *it = json_object_iter(ma->table); it != NULL; it = json_object_iter_next(ma->table, it)) {
+			ma->scan[ma->nscan].key = json_object_iter_key(it);
+			ma->scan[ma->nscan].len = json_object_iter_key_len(it);
+			ma->scan[ma->nscan++].val = json_object_iter_value(it);
+		}
+	}
 	return 0;
+}
+
+static json_t *map_find(const struct map_arg *ma, const char *s, size_t len)
+{
+	if (ma->nscan == 0)
+		return json_object_getn(ma->table, s, len);
+	for (size_t i = 0; i < ma->nscan; i++)
+		if (ma->scan[i].len == len && memcmp(ma->scan[i].key, s, len) == 0)
+			return ma->scan[i].val;
+	return NULL;
 }
 
 static int map_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
@@ -1404,7 +1427,7 @@ static int map_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_r
 		lt_rule_show(rr, *v, show, sizeof(show));
 		return lt_rule_fail(rr, "map", r->line, r->col, "%s is %s; map needs a scalar", rr->src, show);
 	}
-	hit = json_object_getn(ma->table, s, len);
+	hit = map_find(ma, s, len);
 	if (hit == NULL)
 		hit = ma->dflt;
 	if (hit != NULL) {

@@ -297,6 +297,39 @@ static void test_map_miss(void **state)
 			   "field 's' is a list; map needs a scalar");
 }
 
+/* Small maps are searched key by key, larger ones through the hash table: on both sides of the
+ * bound, every key finds its own result, and a key's prefix, a longer text with the key as its
+ * prefix, and the empty string find none. */
+static void test_map_every_key_either_way(void **state)
+{
+	(void)state;
+	for (int size = 1; size <= 20; size++) {
+		struct lt_buf y;
+		struct lt_map *m;
+		char in[64], want[64];
+
+		lt_buf_init(&y, 1 << 16);
+		lt_buf_puts(&y, "request:\n  fields:\n    s: { from: s, default: miss, map: { ");
+		for (int i = 0; i < size; i++)
+			lt_buf_printf(&y, "%sk%d: r%d", i ? ", " : "", i * 7, i);
+		lt_buf_puts(&y, " } }\n");
+		m = load(y.data);
+		for (int i = 0; i < size; i++) {
+			snprintf(in, sizeof(in), "{\"s\":\"k%d\"}", i * 7);
+			snprintf(want, sizeof(want), "{\"s\":\"r%d\"}", i);
+			assert_maps(m, in, want);
+		}
+		assert_maps(m, "{\"s\":\"k\"}", "{\"s\":\"miss\"}");
+		assert_maps(m, "{\"s\":\"k00\"}", "{\"s\":\"miss\"}");
+		assert_maps(m, "{\"s\":\"\"}", "{\"s\":\"miss\"}");
+		assert_maps(m, "{\"s\":7}", "{\"s\":\"miss\"}");
+		lt_map_free(m);
+		lt_buf_free(&y);
+	}
+	/* An empty key is a key like any other. */
+	assert_fields("    s: { from: s, map: { \"\": empty, a: x } }\n", "{\"s\":\"\"}", "{\"s\":\"empty\"}");
+}
+
 static void test_map_known_list_is_bounded(void **state)
 {
 	struct lt_buf y;
@@ -1145,6 +1178,7 @@ int main(void)
 		cmocka_unit_test(test_type_goes_after_map_and_date),
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_map_miss),
+		cmocka_unit_test(test_map_every_key_either_way),
 		cmocka_unit_test(test_map_known_list_is_bounded),
 		cmocka_unit_test(test_each),
 		cmocka_unit_test(test_each_required),
