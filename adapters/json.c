@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "adapters/json.h"
 #include "gateway/util.h"
 
@@ -142,23 +146,69 @@ static inline unsigned json_first8(uint64_t mask)
 #endif
 }
 
+#ifdef __SSE2__
+/* json_special8 for the sixteen bytes at s, as a bit per byte (bit 0: s[0]); with high set, bytes
+ * that are not ASCII are flagged too. Every x86-64 has SSE2: a few instructions for sixteen
+ * bytes where the word test takes a dozen for eight. */
+static inline unsigned special16(const void *s, int high)
+{
+	const __m128i v = _mm_loadu_si128((const __m128i *)s);
+	__m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+	if (high)
+		m = _mm_or_si128(m, v);
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
 /* How many bytes at the start of s (n bytes) a JSON string holds as they are: up to the first
- * '"', '\\' or control character; n when there is none. */
-static size_t plain_len(const char *s, size_t n)
+ * '"', '\\' or control character; n when there is none. Most strings the writer sees are keys
+ * and short values, so no byte loop on little-endian machines: whole words, the last one
+ * overlapping what was already checked (clean bytes, so its first flag is still the first
+ * special byte), and below eight bytes two overlapping halves read as one word. */
+static inline __attribute__((always_inline)) size_t plain_len(const char *s, size_t n)
 {
 	size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w, mask;
 
-	/* Eight bytes at a time, straight to the first one to escape; byte by byte in the last few. */
-	while (n - i >= 8) {
-		uint64_t w, mask;
+#ifdef __SSE2__
+	if (n >= 16) {
+		unsigned m;
 
-		memcpy(&w, s + i, 8);
-		if ((mask = json_special8(w)) != 0) {
-			i += json_first8(mask);
-			break;
+		for (;; i += 16) {
+			if (n - i <= 16)
+				i = n - 16;
+			if ((m = special16(s + i, 0)) != 0)
+				return i + (unsigned)__builtin_ctz(m);
+			if (i == n - 16)
+				return n;
 		}
-		i += 8;
 	}
+#endif
+	if (n >= 8) {
+		for (; n - i > 8; i += 8) {
+			memcpy(&w, s + i, 8);
+			if ((mask = json_special8(w)) != 0)
+				return i + json_first8(mask);
+		}
+		memcpy(&w, s + n - 8, 8);
+		mask = json_special8(w);
+		return mask != 0 ? n - 8 + json_first8(mask) : n;
+	}
+	if (n >= 4) {
+		uint32_t lo, hi;
+		unsigned k;
+
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		if ((mask = json_special8(lo | (uint64_t)hi << 32)) == 0)
+			return n;
+		k = json_first8(mask);
+		return k < 4 ? k : n - 8 + k;
+	}
+#endif
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -222,8 +272,19 @@ int lt_buf_json_text(struct lt_buf *b, const char *s, size_t n)
 	size_t i = 0, run = 0, k;
 
 	/* JSON text is UTF-8 (RFC 8259 § 8.1): one byte that is not makes a whole log line or error
-	 * answer unreadable to a strict parser, and log shippers drop such lines. */
+	 * answer unreadable to a strict parser, and log shippers drop such lines. ASCII, nearly all
+	 * of a log line, is passed over a block at a time. */
 	while (i < n) {
+		uint64_t w;
+
+#ifdef __SSE2__
+		while (n - i >= 16 && _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i))) == 0)
+			i += 16;
+#endif
+		while (n - i >= 8 && (memcpy(&w, s + i, 8), (w & LT_WORD_HIGHS) == 0))
+			i += 8;
+		if (i >= n)
+			break;
 		if ((unsigned char)s[i] < 0x80) {
 			i++;
 		} else if ((k = lt_json_utf8_next(s + i, n - i, NULL)) > 0) {
@@ -505,7 +566,7 @@ static size_t scan_escape(struct parser *p, size_t i, struct scratch *s, char *b
 
 /* A string whose opening quote was just consumed. Plain runs are skipped in one loop; only a
  * string with escapes is decoded, into a scratch buffer. */
-static int scan_string(struct parser *p)
+static __attribute__((noinline)) int scan_string(struct parser *p)
 {
 	const unsigned char *b = (const unsigned char *)p->buf;
 	size_t i = p->pos, run = i, n = p->len, k;
@@ -517,8 +578,19 @@ static int scan_string(struct parser *p)
 	for (;;) {
 		uint64_t w, mask;
 
-		/* Plain ASCII eight bytes at a time, straight to the first byte that is not; byte
-		 * by byte in the last few. */
+		/* Plain ASCII sixteen or eight bytes at a time, straight to the first byte that is
+		 * not; byte by byte in the last few. */
+#ifdef __SSE2__
+		while (n - i >= 16) {
+			unsigned m = special16(b + i, 1);
+
+			if (m != 0) {
+				i += (unsigned)__builtin_ctz(m);
+				goto found;
+			}
+			i += 16;
+		}
+#endif
 		while (n - i >= 8) {
 			memcpy(&w, b + i, 8);
 			if ((mask = json_special8(w) | (w & LT_WORD_HIGHS)) != 0) {
@@ -531,6 +603,7 @@ static int scan_string(struct parser *p)
 			i++;
 		if (i >= n)
 			return fail_ctx(p, n, 0, "premature end of input");
+found:
 		switch (str_class[b[i]]) {
 		case 1:
 			goto done;
@@ -688,53 +761,99 @@ static int scan_word(struct parser *p)
 	return TOK_INVALID;
 }
 
+/* Byte classes between tokens: 1 whitespace, 2 a one-byte token ('{' '}' '[' ']' ':' ','),
+ * 3 '"'; 0 the rest (numbers, words, what is invalid). */
+static const unsigned char tok_class[256] = {
+	['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1,
+	['{'] = 2, ['}'] = 2, ['['] = 2, [']'] = 2, [':'] = 2, [','] = 2,
+	['"'] = 3,
+};
+
+/* A number, a word, or an invalid token starting at buf[i]: the rarer tokens, kept out of
+ * next_token's way. */
+static __attribute__((noinline)) int other_token(struct parser *p, size_t i)
+{
+	const unsigned char *b = (const unsigned char *)p->buf;
+	size_t k;
+
+	if (b[i] == '-' || (b[i] >= '0' && b[i] <= '9'))
+		return scan_number(p);
+	if (is_alpha(b[i]))
+		return scan_word(p);
+	/* Anything else is an invalid token of one character, which must be decodable. */
+	k = b[i] < 0x80 ? 1 : utf8_at(p, i);
+	p->pos = i + k;
+	return TOK_INVALID;
+}
+
+/* The next token. Structure and strings are nearly all of them: those are read here with one
+ * table look-up, and the string's scan (the bulk of it) is a call of its own, so this stays a
+ * small function that the parser calls ~230 times per kilobyte and a half. */
 static int next_token(struct parser *p)
 {
 	const unsigned char *b = (const unsigned char *)p->buf;
-	size_t i = p->pos, k;
+	size_t i = p->pos;
+	unsigned cls = 0;
 
-	while (i < p->len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+	while (i < p->len && (cls = tok_class[b[i]]) == 1)
 		i++;
 	p->start = p->pos = i;
 	if (i >= p->len)
 		return p->tok = TOK_EOF;
-	switch (b[i]) {
-	case '{': case '}': case '[': case ']': case ':': case ',':
+	if (cls == 2) {
 		p->pos = i + 1;
 		return p->tok = b[i];
-	case '"':
-		p->pos = i + 1;
-		return p->tok = scan_string(p);
-	case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': case '8': case '9':
-		return p->tok = scan_number(p);
-	default:
-		if (is_alpha(b[i]))
-			return p->tok = scan_word(p);
-		/* Anything else is an invalid token of one character, which must be decodable. */
-		k = b[i] < 0x80 ? 1 : utf8_at(p, i);
-		p->pos = i + k;
-		return p->tok = TOK_INVALID;
 	}
+	if (cls == 3) {
+		p->pos = i + 1;
+#ifdef __SSE2__
+		/* A short ASCII string with nothing to decode (most keys, many values) ends within
+		 * the next sixteen bytes: taken here, without scan_string's call. */
+		if (p->len - p->pos >= 16) {
+			unsigned m = special16(b + p->pos, 1);
+
+			if (m != 0 && b[p->pos + (unsigned)__builtin_ctz(m)] == '"') {
+				p->str = p->buf + p->pos;
+				p->str_len = (unsigned)__builtin_ctz(m);
+				p->str_nul = 0;
+				p->str_in_scratch = 0;
+				p->pos += p->str_len + 1;
+				return p->tok = TOK_STRING;
+			}
+		}
+#endif
+		return p->tok = scan_string(p);
+	}
+	return p->tok = other_token(p, i);
 }
 
-/* The current string token as an object key of obj: refused when it holds \u0000 or is there
- * already. jansson quotes the key as written (escapes and all) when the token is short. */
-static int key_ok(struct parser *p, json_t *obj)
+/* The next token, a structure byte right where the last token ended (compact JSON: the ':'
+ * after a key, the ',' or the bracket after a value) taken inline; anything else from
+ * next_token. */
+static inline int lex(struct parser *p)
 {
-	size_t raw = p->pos - p->start;
+	size_t i = p->pos;
 
-	if (p->str_nul) {
-		fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
-		return 0;
+	if (i < p->len && tok_class[(unsigned char)p->buf[i]] == 2) {
+		p->start = i;
+		p->pos = i + 1;
+		return p->tok = (unsigned char)p->buf[i];
 	}
-	/* An object's first key cannot be a duplicate: no hash lookup for it. */
-	if (json_object_size(obj) == 0 || json_object_getn(obj, p->str, p->str_len) == NULL)
-		return 1;
+	return next_token(p);
+}
+
+/* A duplicate key, refused at the key (start..end, the token as written): jansson checked before
+ * reading on, so this refusal comes before any that a later token made. jansson quotes the key as
+ * written (escapes and all) when the token is short. */
+static void fail_duplicate(struct parser *p, size_t start, size_t end)
+{
+	size_t raw = end - start;
+
+	p->failed = 0;
 	if (raw > NEAR_MAX)
-		fail_at(p, p->pos, "duplicate key");
+		fail_at(p, end, "duplicate key");
 	else
-		fail_at(p, p->pos, "duplicate key '%.*s'", (int)raw - 2, p->buf + p->start + 1);
-	return 0;
+		fail_at(p, end, "duplicate key '%.*s'", (int)raw - 2, p->buf + start + 1);
 }
 
 /* jansson's constructors return NULL, and its setters -1, only when out of memory: the
@@ -754,11 +873,12 @@ static void need(int ok)
 static json_t *parse(struct parser *p)
 {
 	json_t *stack[LT_JSON_MAX_DEPTH], *root = NULL, *v, *top = NULL;
-	const char *key = NULL;
-	size_t klen = 0;
+	size_t members[LT_JSON_MAX_DEPTH];   /* keys inserted so far into each open object */
+	const char *key = NULL;      /* the key read and not yet inserted into top */
+	size_t klen = 0, key_start = 0, key_end = 0;
 	int depth = 0;
 
-	next_token(p);
+	lex(p);
 value:
 	switch (p->tok) {
 	case TOK_STRING:
@@ -799,30 +919,39 @@ value:
 		goto refused;
 	}
 	need(v != NULL);
-	if (top == NULL)
+	if (top == NULL) {
 		root = v;
-	else if (json_is_array(top))
+	} else if (json_is_array(top)) {
 		need(json_array_append_new(top, v) == 0);
-	else
+	} else {
+		/* The duplicate check is the insertion itself: a key already there is replaced, and
+		 * the size stays. One hash of the key instead of a lookup and then an insertion. */
 		need(json_object_setn_new_nocheck(top, key, klen, v) == 0);
+		key = NULL;
+		if (json_object_size(top) == members[depth - 1]++) {
+			fail_duplicate(p, key_start, key_end);
+			goto refused;
+		}
+	}
 	if (json_is_object(v) || json_is_array(v)) {
+		members[depth] = 0;
 		stack[depth++] = top = v;
-		next_token(p);
+		lex(p);
 		if (p->tok == (json_is_object(v) ? '}' : ']'))
 			goto closed;
 		goto member;
 	}
 next:
 	if (top == NULL) {
-		if (next_token(p) != TOK_EOF) {
+		if (lex(p) != TOK_EOF) {
 			fail_tok(p, "end of file expected");
 			goto refused;
 		}
 		return root;
 	}
-	next_token(p);
+	lex(p);
 	if (p->tok == ',') {
-		next_token(p);
+		lex(p);
 		goto member;
 	}
 	if (p->tok != (json_is_object(top) ? '}' : ']')) {
@@ -848,19 +977,28 @@ key:
 		fail_tok(p, "string or '}' expected");
 		goto refused;
 	}
-	if (!key_ok(p, top))
+	if (p->str_nul) {
+		fail_at(p, p->pos, "%s", NUL_ESCAPE_REASON);
 		goto refused;
+	}
 	key = p->str;
 	klen = p->str_len;
+	key_start = p->start;
+	key_end = p->pos;
 	if (p->str_in_scratch)
 		p->cur ^= 1;   /* the value's escapes go to the other scratch */
-	if (next_token(p) != ':') {
+	if (lex(p) != ':') {
 		fail_tok(p, "':' expected");
 		goto refused;
 	}
-	next_token(p);
+	lex(p);
 	goto value;
 refused:
+	/* A key read but not yet inserted may be a duplicate, which jansson refused before reading
+	 * what came after it. Its text is still where it was read: the tokens after it decode
+	 * their escapes into the other scratch. */
+	if (key != NULL && json_object_getn(top, key, klen) != NULL)
+		fail_duplicate(p, key_start, key_end);
 	json_decref(root);
 	return NULL;
 }
@@ -975,7 +1113,7 @@ static size_t int_text(json_int_t v, char *buf)
 	return len;
 }
 
-static void put_str(struct lt_buf *b, const char *s, size_t n)
+static inline __attribute__((always_inline)) void put_str(struct lt_buf *b, const char *s, size_t n)
 {
 	/* Nearly every string needs no escape: then it goes in with its quotes in one copy. */
 	if (n + 2 < b->cap - b->len && n + 2 <= b->max - b->len && !b->overflow && plain_len(s, n) == n) {
@@ -992,13 +1130,35 @@ static void put_str(struct lt_buf *b, const char *s, size_t n)
 	put1(b, '"');
 }
 
+/* An object member's key with what goes around it, `,"key":` (no comma before the first), in one
+ * copy when it needs no escape, as keys nearly never do. */
+static void put_key(struct lt_buf *b, const char *key, size_t n, int first)
+{
+	size_t room = n + 4;
+
+	if (room < b->cap - b->len && room <= b->max - b->len && !b->overflow && plain_len(key, n) == n) {
+		char *d = b->data + b->len;
+
+		if (!first)
+			*d++ = ',';
+		*d++ = '"';
+		memcpy(d, key, n);
+		d[n] = '"';
+		d[n + 1] = ':';
+		b->len = (size_t)(d + n + 2 - b->data);
+		return;
+	}
+	if (!first)
+		put1(b, ',');
+	put_str(b, key, n);
+	put1(b, ':');
+}
+
 static int encode_value(struct lt_buf *b, json_t *v, int depth)
 {
 	char num[40];
 	size_t i, n;
-	const char *key;
-	size_t klen;
-	json_t *item;
+	void *it;
 	int first = 1;
 
 	if (depth > ENCODE_MAX_DEPTH)
@@ -1037,13 +1197,12 @@ static int encode_value(struct lt_buf *b, json_t *v, int depth)
 		return 0;
 	case JSON_OBJECT:
 		put1(b, '{');
-		json_object_keylen_foreach(v, key, klen, item) {
-			if (!first)
-				put1(b, ',');
+		/* The iterator itself, not json_object_keylen_foreach, which finds it again from the
+		 * key three times per member: four library calls per member instead of seven. */
+		for (it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
+			put_key(b, json_object_iter_key(it), json_object_iter_key_len(it), first);
 			first = 0;
-			put_str(b, key, klen);
-			put1(b, ':');
-			if (encode_value(b, item, depth + 1) < 0)
+			if (encode_value(b, json_object_iter_value(it), depth + 1) < 0)
 				return -1;
 		}
 		put1(b, '}');
@@ -1078,6 +1237,21 @@ int lt_json_encode(json_t *doc, char **out, size_t *len, struct lt_err *e)
 	return 0;
 }
 
+/* snprintf(buf, n, "%s", t), return value and all, without printf's machinery: a map on a
+ * boolean field does this for every value. */
+static size_t copy_text(char *buf, size_t n, const char *t)
+{
+	size_t len = strlen(t);
+
+	if (n > 0) {
+		size_t k = len < n ? len : n - 1;
+
+		memcpy(buf, t, k);
+		buf[k] = '\0';
+	}
+	return len;
+}
+
 int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_t n, const char **s, size_t *len)
 {
 	switch (json_typeof(v)) {
@@ -1093,10 +1267,10 @@ int lt_json_scalar_text(const json_t *v, const char *null_text, char *buf, size_
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:
-		*len = (size_t)snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+		*len = copy_text(buf, n, json_is_true(v) ? "true" : "false");
 		break;
 	case JSON_NULL:
-		*len = (size_t)snprintf(buf, n, "%s", null_text);
+		*len = copy_text(buf, n, null_text);
 		break;
 	default:
 		return -1;

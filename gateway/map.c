@@ -70,6 +70,7 @@ enum take { TAKE_NONE, TAKE_FROM, TAKE_VALUE, TAKE_VAR, TAKE_TEMPLATE };
 struct field {
 	char *label;             /* output name without "[]", for error paths ("data") */
 	char **out;              /* output segments: "a.b.c" -> a, b, c */
+	size_t *out_len;         /* their lengths: inserting needs no strlen per value */
 	size_t nout;
 	int line, col;
 	enum take take;
@@ -156,6 +157,7 @@ static void fields_free(struct field *f, size_t n)
 		for (size_t k = 0; k < x->nout; k++)
 			free(x->out[k]);
 		free(x->out);
+		free(x->out_len);
 		path_free(&x->from);
 		json_decref(x->value);
 		free(x->var);
@@ -440,6 +442,7 @@ static int out_compile(struct cc *c, const struct lt_ynode *key, struct field *f
 		len -= 2;
 	f->label = lt_xstrndup(s, len);
 	f->out = lt_xcalloc(cap, sizeof(*f->out));
+	f->out_len = lt_xcalloc(cap, sizeof(*f->out_len));
 	for (size_t i = 0; i <= len;) {
 		size_t w = 0;
 
@@ -448,8 +451,12 @@ static int out_compile(struct cc *c, const struct lt_ynode *key, struct field *f
 		if (w == 0 || (i + w < len && s[i + w] != '.'))
 			return bad(c, key, "invalid output name '%s': write names separated by dots, with [] only at the end",
 				   s);
-		if (f->nout == cap)
-			f->out = lt_xrealloc(f->out, (cap *= 2) * sizeof(*f->out));
+		if (f->nout == cap) {
+			cap *= 2;
+			f->out = lt_xrealloc(f->out, cap * sizeof(*f->out));
+			f->out_len = lt_xrealloc(f->out_len, cap * sizeof(*f->out_len));
+		}
+		f->out_len[f->nout] = w;
 		f->out[f->nout++] = lt_xstrndup(s + i, w);
 		i += w + 1;
 	}
@@ -1356,15 +1363,15 @@ static int field_failed(struct run *r, const struct scope *sc, const struct fiel
 static void out_set(json_t *obj, const struct field *f, json_t *v)
 {
 	for (size_t i = 0; i + 1 < f->nout; i++) {
-		json_t *next = json_object_get(obj, f->out[i]);
+		json_t *next = json_object_getn(obj, f->out[i], f->out_len[i]);
 
 		if (next == NULL) {
 			next = json_object();
-			json_object_set_new_nocheck(obj, f->out[i], next);
+			json_object_setn_new_nocheck(obj, f->out[i], f->out_len[i], next);
 		}
 		obj = next;
 	}
-	json_object_set_new_nocheck(obj, f->out[f->nout - 1], v);
+	json_object_setn_new_nocheck(obj, f->out[f->nout - 1], f->out_len[f->nout - 1], v);
 }
 
 static int when_holds(const struct run *r, const struct scope *sc, const struct when *w)

@@ -344,6 +344,10 @@ static int type_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 
 	if (json_is_null(*v))
 		return 0;
+	/* Nearly every value already has its type (`type: string` on a string): nothing to make. */
+	if ((t->type == TY_STRING && json_is_string(*v)) || (t->type == TY_INTEGER && json_is_integer(*v)) ||
+	    (t->type == TY_NUMBER && json_is_number(*v)) || (t->type == TY_BOOLEAN && json_is_boolean(*v)))
+		return 0;
 	out = convert(*v, t->type);
 	if (out == NULL)
 		return fail_value(r, *v, rr, "is not %s", t->article);
@@ -413,6 +417,23 @@ static int is_space(uint32_t c)
 	       c == 0x205f || c == 0x3000;
 }
 
+/* Whether the last character of s (len > 0 bytes), as reading s from its start divides it, is
+ * a space. Read backwards from the last byte that is not a continuation byte (10xxxxxx): only a
+ * character's later bytes are continuations, so a reading from the start begins a character
+ * there. When that character does not end s exactly, the bytes after it are each read alone as
+ * U+FFFD, which is not a space. */
+static int ends_with_space(const char *s, size_t len)
+{
+	size_t p = len - 1;
+	uint32_t c;
+
+	while (p > 0 && len - p < 4 && ((unsigned char)s[p] & 0xc0) == 0x80)
+		p--;
+	if (((unsigned char)s[p] & 0xc0) == 0x80)
+		return 0;
+	return lt_json_utf8_next(s + p, len - p, &c) == len - p && is_space(c);
+}
+
 static int trim_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
 {
 	const char *s = NULL;
@@ -423,6 +444,12 @@ static int trim_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_
 	rc = string_of(r, *v, rr, &s, &len);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
+	/* Nearly every value has nothing to trim: its first and last characters say so, without
+	 * decoding all the others. */
+	if (len == 0)
+		return 0;
+	if ((lt_json_utf8_next(s, len, &c) == 0 || !is_space(c)) && !ends_with_space(s, len))
+		return 0;
 	while (i < len) {
 		k = lt_json_utf8_next(s + i, len - i, &c);
 		if (k == 0)
@@ -823,6 +850,13 @@ static size_t put_num(char *out, size_t n, size_t len, int v, int width)
 	} while (u != 0);
 	while (k < width && k < (int)sizeof(digits))
 		digits[k++] = '0';
+	if (len + (size_t)k < n) {
+		/* Room for all of it (always, within DATE_OUT_MAX): no check per digit. */
+		while (k > 0)
+			out[len++] = digits[--k];
+		out[len] = '\0';
+		return len;
+	}
 	while (k > 0)
 		len = put_char(out, n, len, digits[--k]);
 	return len;
@@ -1062,13 +1096,16 @@ static int phone_national(const char *s, size_t len, char *nat)
 		}
 	}
 	d[nd] = '\0';
-	if (nd > 2 && d[0] == '8' && d[1] == '4')
-		snprintf(nat, 16, "0%s", d + 2);
-	else if (!plus && nd > 0 && d[0] == '0')
-		snprintf(nat, 16, "%s", d);
-	else
+	/* nd < 16: both fit nat as they are. */
+	if (nd > 2 && d[0] == '8' && d[1] == '4') {
+		nat[0] = '0';
+		memcpy(nat + 1, d + 2, nd - 1);
+		nd--;
+	} else if (!plus && nd > 0 && d[0] == '0') {
+		memcpy(nat, d, nd + 1);
+	} else {
 		return -1;
-	nd = strlen(nat);
+	}
 	if (nd == 10 && strchr("35789", nat[1]) != NULL)
 		return 0;
 	if (nd == 11 && nat[1] == '2')
@@ -1089,10 +1126,14 @@ static int phone_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
 		return not_text(r, *v, rr);
 	if (phone_national(s, len, nat) < 0)
 		return fail_value(r, *v, rr, "is not a Vietnamese phone number");
-	if (pn->form == PHONE_LOCAL)
+	if (pn->form == PHONE_LOCAL) {
 		replace(v, json_string_nocheck(nat));
-	else
-		replace(v, json_sprintf("84%s", nat + 1));
+	} else {
+		char intl[17] = "84";
+
+		memcpy(intl + 2, nat + 1, strlen(nat));   /* nat's digits after its 0, and its NUL */
+		replace(v, json_string_nocheck(intl));
+	}
 	return 0;
 }
 
@@ -1283,11 +1324,17 @@ static int regex_apply(const struct lt_rule *r, json_t **v, const struct lt_rule
 
 /* ---- map ------------------------------------------------------------------------------------- */
 
+/* Maps up to this many keys are searched key by key (length first): cheaper than hashing the
+ * value, as jansson's look-up does, for the few keys most maps have. */
+#define MAP_SCAN_MAX 16
+
 struct map_arg {
 	json_t *table;           /* key text -> result (a jansson object is a hash table) */
 	json_t *dflt;            /* the map's own default, NULL when none */
 	char known[KNOWN_MAX + 8];
 	int known_full;
+	size_t nscan;            /* 0: look up in table */
+	struct { const char *key; size_t len; json_t *val; } scan[MAP_SCAN_MAX];   /* borrowed from table */
 };
 
 static void map_free(void *arg)
@@ -1348,7 +1395,24 @@ static int map_compile(const struct lt_ynode *n, const struct lt_ynode *field, v
 		json_object_set_new_nocheck(ma->table, text, val);
 		known_add(ma, text);
 	}
+	if (json_object_size(ma->table) <= MAP_SCAN_MAX) {
+		for (void *it = json_object_iter(ma->table); it != NULL; it = json_object_iter_next(ma->table, it)) {
+			ma->scan[ma->nscan].key = json_object_iter_key(it);
+			ma->scan[ma->nscan].len = json_object_iter_key_len(it);
+			ma->scan[ma->nscan++].val = json_object_iter_value(it);
+		}
+	}
 	return 0;
+}
+
+static json_t *map_find(const struct map_arg *ma, const char *s, size_t len)
+{
+	if (ma->nscan == 0)
+		return json_object_getn(ma->table, s, len);
+	for (size_t i = 0; i < ma->nscan; i++)
+		if (ma->scan[i].len == len && memcmp(ma->scan[i].key, s, len) == 0)
+			return ma->scan[i].val;
+	return NULL;
 }
 
 static int map_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_run *rr)
@@ -1363,7 +1427,7 @@ static int map_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_r
 		lt_rule_show(rr, *v, show, sizeof(show));
 		return lt_rule_fail(rr, "map", r->line, r->col, "%s is %s; map needs a scalar", rr->src, show);
 	}
-	hit = json_object_getn(ma->table, s, len);
+	hit = map_find(ma, s, len);
 	if (hit == NULL)
 		hit = ma->dflt;
 	if (hit != NULL) {
@@ -1380,10 +1444,161 @@ static int map_apply(const struct lt_rule *r, json_t **v, const struct lt_rule_r
 
 /* ---- pattern ----------------------------------------------------------------------------------- */
 
+/* Most patterns of the partners' formats are a fixed shape: '^[0-9A-Z]{3}\.[0-9]{6}-[0-9]{4,}$',
+ * '^[0-9]+$'. Those are matched by a loop over the bytes here, regexec (~1,200 instructions a
+ * call) being kept for every other pattern. The shape taken: anchored at both ends, a sequence
+ * of items, each a literal byte or a bracket of ASCII letters, digits, ranges and . _ -, repeated
+ * + or {m}, {m,}, {m,n} times with m >= 1, and no two items in a row sharing a byte. Then
+ * there is only one way to match: each item takes every byte of its set that follows, up to
+ * its bound (the next item, needing at least one byte outside that set, cannot start on one),
+ * and the match is that walk reaching the end. The gateway runs in the C locale (it never
+ * calls setlocale), where regcomp too reads bytes. */
+#define SHAPE_ITEMS 24
+#define SHAPE_NO_MAX UINT32_MAX
+
+struct shape_item {
+	uint8_t set[32];         /* bit c: byte c matches */
+	uint32_t min, max;
+};
+
 struct pattern_arg {
 	regex_t re;
 	char *text;
+	size_t nshape;           /* 0: not of the shape, regexec decides */
+	struct shape_item shape[SHAPE_ITEMS];
 };
+
+static int shape_has(const struct shape_item *it, unsigned char c)
+{
+	return (it->set[c >> 3] >> (c & 7)) & 1;
+}
+
+static void shape_add(struct shape_item *it, unsigned char lo, unsigned char hi)
+{
+	for (unsigned c = lo; c <= hi; c++)
+		it->set[c >> 3] |= (uint8_t)(1u << (c & 7));
+}
+
+static int ascii_alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* A bracket's content at p (after '['): letters, digits, '.', '_', '-' first or last, and
+ * ranges within one of 0-9, A-Z, a-z; returns past its ']', or NULL when it holds anything else
+ * (a ']' first, '^', classes, other bytes). */
+static const char *shape_bracket(const char *p, struct shape_item *it)
+{
+	const char *first = p;
+
+	if (*p == ']')
+		return NULL;   /* a ']' first is a member, not the end */
+	while (*p != ']') {
+		unsigned char lo = (unsigned char)p[0], hi = lo;
+
+		if (lo == '-' && (p == first || p[1] == ']')) {
+			shape_add(it, lo, lo);
+			p++;
+			continue;
+		}
+		if (!ascii_alnum(lo) && lo != '.' && lo != '_')
+			return NULL;
+		if (p[1] == '-' && p[2] != ']') {
+			hi = (unsigned char)p[2];
+			if (!ascii_alnum(lo) || !ascii_alnum(hi) || hi < lo || (lo <= '9') != (hi <= '9') ||
+			    (lo <= 'Z') != (hi <= 'Z'))
+				return NULL;
+			p += 2;
+		}
+		shape_add(it, lo, hi);
+		p++;
+	}
+	return p + 1;
+}
+
+/* A decimal bound of an interval, 1 to 255 digits' worth; NULL when there is none. */
+static const char *shape_num(const char *p, uint32_t *v)
+{
+	*v = 0;
+	if (*p < '0' || *p > '9')
+		return NULL;
+	while (*p >= '0' && *p <= '9') {
+		*v = *v * 10 + (uint32_t)(*p++ - '0');
+		if (*v > 255)
+			return NULL;
+	}
+	return p;
+}
+
+/* The items of pattern s when it has the shape above; 0 when it has not. */
+static size_t shape_compile(const char *s, struct shape_item *items)
+{
+	static const char special[] = ".[]()*+?{}|^$\\";
+	const char *p = s;
+	size_t n = 0;
+
+	if (*p++ != '^')
+		return 0;
+	while (!(p[0] == '$' && p[1] == '\0')) {
+		struct shape_item *it = &items[n];
+
+		if (n == SHAPE_ITEMS || *p == '\0')
+			return 0;
+		memset(it, 0, sizeof(*it));
+		if (*p == '[') {
+			if ((p = shape_bracket(p + 1, it)) == NULL)
+				return 0;
+		} else if (*p == '\\' && p[1] != '\0' && strchr(special, p[1]) != NULL) {
+			shape_add(it, (unsigned char)p[1], (unsigned char)p[1]);
+			p += 2;
+		} else if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f && strchr(special, *p) == NULL) {
+			shape_add(it, (unsigned char)*p, (unsigned char)*p);
+			p++;
+		} else {
+			return 0;
+		}
+		it->min = it->max = 1;
+		if (*p == '+') {
+			it->max = SHAPE_NO_MAX;
+			p++;
+		} else if (*p == '{') {
+			if ((p = shape_num(p + 1, &it->min)) == NULL || it->min == 0)
+				return 0;
+			it->max = it->min;
+			if (*p == ',') {
+				if (*++p == '}')
+					it->max = SHAPE_NO_MAX;
+				else if ((p = shape_num(p, &it->max)) == NULL || it->max < it->min)
+					return 0;
+			}
+			if (*p++ != '}')
+				return 0;
+		}
+		if (*p == '*' || *p == '+' || *p == '?' || *p == '{')
+			return 0;
+		for (size_t k = 0; n > 0 && k < sizeof(it->set); k++)
+			if (it->set[k] & items[n - 1].set[k])
+				return 0;
+		n++;
+	}
+	return n;
+}
+
+static int shape_match(const struct pattern_arg *pa, const char *s, size_t len)
+{
+	size_t pos = 0;
+
+	for (size_t i = 0; i < pa->nshape; i++) {
+		const struct shape_item *it = &pa->shape[i];
+		uint32_t k = 0;
+
+		while (k < it->max && pos < len && shape_has(it, (unsigned char)s[pos]))
+			pos++, k++;
+		if (k < it->min)
+			return 0;
+	}
+	return pos == len;
+}
 
 static void pattern_free(void *arg)
 {
@@ -1406,6 +1621,7 @@ static int pattern_compile(const struct lt_ynode *n, const struct lt_ynode *fiel
 		return -1;
 	}
 	pa->text = lt_xstrdup(n->str);
+	pa->nshape = shape_compile(pa->text, pa->shape);
 	*arg = pa;
 	return 0;
 }
@@ -1422,7 +1638,7 @@ static int pattern_apply(const struct lt_rule *r, json_t **v, const struct lt_ru
 	if (lt_rule_text(*v, buf, sizeof(buf), &s, &len) < 0)
 		return not_text(r, *v, rr);
 	/* Strings never hold a NUL (the JSON decoder refuses \u0000), so s is the whole text. */
-	if (regexec(&pa->re, s, 0, NULL, 0) == 0)
+	if (pa->nshape > 0 ? shape_match(pa, s, len) : regexec(&pa->re, s, 0, NULL, 0) == 0)
 		return 0;
 	return fail_value(r, *v, rr, "does not match the pattern '%s'", pa->text);
 }

@@ -126,6 +126,34 @@ static void test_json_text_replaces_what_is_not_utf8(void **state)
 	}
 }
 
+/* ASCII is passed over sixteen and eight bytes at a time: a byte that is not UTF-8, a character
+ * that is, and one to escape are each found at every position of texts up to 40 bytes long. */
+static void test_json_text_at_every_position(void **state)
+{
+	static const struct { const char *in, *out; } pieces[] = {
+		{ "\xff", "\xef\xbf\xbd" }, { "\xe1\xbb", "\xef\xbf\xbd\xef\xbf\xbd" }, { "\xc3\xa9", "\xc3\xa9" },
+		{ "\xe1\xbb\x87", "\xe1\xbb\x87" }, { "\"", "\\\"" }, { "\x01", "\\u0001" },
+	};
+	const char *const pad = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(pieces) / sizeof(pieces[0]); c++) {
+		for (int len = 0; len <= 40; len++) {
+			for (int at = 0; at <= len; at++) {
+				char in[64], want[64];
+				struct lt_buf b;
+				int n = snprintf(in, sizeof(in), "%.*s%s%.*s", at, pad, pieces[c].in, len - at, pad + at);
+
+				snprintf(want, sizeof(want), "%.*s%s%.*s", at, pad, pieces[c].out, len - at, pad + at);
+				lt_buf_init(&b, 1024);
+				assert_int_equal(lt_buf_json_text(&b, in, (size_t)n), 0);
+				assert_string_equal(b.data, want);
+				lt_buf_free(&b);
+			}
+		}
+	}
+}
+
 static void test_duplicate_key(void **state)
 {
 	(void)state;
@@ -268,6 +296,39 @@ static void test_encode_escapes_at_every_offset(void **state)
 	}
 }
 
+/* The writer checks a string in sixteen-byte blocks, whole words and overlapping halves, each
+ * sized by the string's length: a character to escape is found at every position of strings of
+ * every length from 1 to 40, as a value and as an object key, and a string with none is copied
+ * whole. */
+static void test_encode_escapes_at_every_length(void **state)
+{
+	static const struct { const char *in, *out; } chars[] = {
+		{ "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" }, { "\x01", "\\u0001" }, { "\x1f", "\\u001f" },
+		{ "\xc3\xa9", "\xc3\xa9" }, { " ", " " }, { "\x7f", "\x7f" },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++) {
+		for (int len = 1; len <= 40; len++) {
+			for (int at = 0; at < len; at++) {
+				char in[96], out[96], want[256];
+				json_t *obj = json_object();
+
+				snprintf(in, sizeof(in), "%.*s%s%.*s", at, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+					 chars[c].in, len - 1 - at, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
+				snprintf(out, sizeof(out), "%.*s%s%.*s", at, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+					 chars[c].out, len - 1 - at, "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
+				snprintf(want, sizeof(want), "\"%s\"", out);
+				assert_encodes(json_string(in), want);
+				json_object_set_new(obj, "k", json_true());
+				json_object_set_new(obj, in, json_string(in));
+				snprintf(want, sizeof(want), "{\"k\":true,\"%s\":\"%s\"}", out, out);
+				assert_encodes(obj, want);
+			}
+		}
+	}
+}
+
 /* Past the first reservation and across every growth of the buffer, strings of every length with
  * and without characters to escape come out as jansson's own compact writer puts them. */
 static void test_encode_long_document_as_jansson(void **state)
@@ -403,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_decode_top_level_scalars),
 		cmocka_unit_test(test_decode_not_nul_terminated),
 		cmocka_unit_test(test_json_text_replaces_what_is_not_utf8),
+		cmocka_unit_test(test_json_text_at_every_position),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_nul_escape_refused),
 		cmocka_unit_test(test_nul_byte_refused),
@@ -413,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_brackets_in_strings_do_not_count),
 		cmocka_unit_test(test_encode_compact_utf8_escapes),
 		cmocka_unit_test(test_encode_escapes_at_every_offset),
+		cmocka_unit_test(test_encode_escapes_at_every_length),
 		cmocka_unit_test(test_encode_long_document_as_jansson),
 		cmocka_unit_test(test_encode_reals_shortest),
 		cmocka_unit_test(test_real_text_round_trips),

@@ -133,6 +133,11 @@ static void test_edge_cases_agree(void **state)
 		"{\"a\":1,\"a\":2}", "{\"a\\u0041\":1,\"aA\":2}", "{\"a very long key name here\":1,\"a very long key name here\":2}",
 		"{\"\":1,\"\":2}", "{\"k\xc3\xa9\":1,\"k\xc3\xa9\":2}", "{\"a\":{\"b\":1},\"a\":2}",
 		"{\"\\u00e9\":1,\"\\u00e9\\u00e9\":{\"\\u00e9\":[\"\\u00e9\"]}}",
+		/* A duplicate is found when its value goes in: refused at the key all the same, before
+		 * whatever is wrong after it, its escaped text kept while the value's is decoded. */
+		"{\"a\\n\":1,\"a\\n\":\"\\n\\u12\"}", "{\"a\\u0041\":1,\"aA\":[1,}", "{\"k\":1,\"k\":{\"x\":}}",
+		"{\"a\":1,\"a\":\"\\u0000\"}", "{\"\\u00e9\":1,\"\\u00e9\":\"x\\ud800\"}", "{\"k\":[{\"k\":1,\"k\"\xff}]}",
+		"{\"a very long key name here\":1,\"a very long key name here\":tru}", "{\"a\":1,\"b\":2,\"a\":[[[",
 		"[1]\n\n  x", "[1]\n\xc3\xa9", "[1] \"abc", "[1] \"a\\x\"", "[1] 123abc", "[1]\r\n,",
 		"{\"a\":\n\n  ]}", "\n\n\n\"\\ud800\"", "[\"\xc3\xa9\xc3\xa9\", \x01]", "[\"\xe1\xba\xa1\" \"b\"]",
 		"\xef\xbb\xbf{}", "[1]\0", "[\"a\0\"]", "{\"a\":1}garbage", "[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]",
@@ -177,11 +182,42 @@ static void test_depth_agrees(void **state)
 	assert_int_equal(disagreements, 0);
 }
 
+/* Strings are skipped sixteen, then eight bytes at a time, up to the first byte that needs a
+ * look: each kind of such byte at every position of strings of every length up to 40, as a key
+ * and as a value, near the end of the input and far from it. */
+static void test_string_scan_agrees(void **state)
+{
+	static const char *const pieces[] = { "\"", "\\n", "\\u00e9", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe1\xbb\x87",
+					      "\xf0\x9f\x98\x80", "\xc3", "\xe1\xbb", "\xed\xa0\x80", "\xff", "\\", "\\x" };
+	const char *const pad = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
+	(void)state;
+	disagreements = 0;
+	for (size_t c = 0; c < sizeof(pieces) / sizeof(pieces[0]); c++) {
+		for (int len = 0; len <= 40; len++) {
+			for (int at = 0; at <= len; at++) {
+				char doc[256];
+				int n;
+
+				n = snprintf(doc, sizeof(doc), "{\"%.*s%s%.*s\":1}", at, pad, pieces[c], len - at, pad);
+				check("string scan, key", doc, (size_t)n);
+				n = snprintf(doc, sizeof(doc), "[\"%.*s%s%.*s\", %s]", at, pad, pieces[c], len - at, pad, pad);
+				check("string scan, value", doc, (size_t)n);
+				n = snprintf(doc, sizeof(doc), "\"%.*s%s%.*s\"", at, pad, pieces[c], len - at, pad);
+				check("string scan, at the end", doc, (size_t)n);
+				check("string scan, cut", doc, (size_t)n - 1);
+			}
+		}
+	}
+	assert_int_equal(disagreements, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_edge_cases_agree),
 		cmocka_unit_test(test_depth_agrees),
+		cmocka_unit_test(test_string_scan_agrees),
 		cmocka_unit_test(test_json_test_suite_agrees),
 		cmocka_unit_test(test_fuzz_corpora_agree),
 	};

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,39 @@ static void test_map_miss(void **state)
 			   "field 's' is a list; map needs a scalar");
 }
 
+/* Small maps are searched key by key, larger ones through the hash table: on both sides of the
+ * bound, every key finds its own result, and a key's prefix, a longer text with the key as its
+ * prefix, and the empty string find none. */
+static void test_map_every_key_either_way(void **state)
+{
+	(void)state;
+	for (int size = 1; size <= 20; size++) {
+		struct lt_buf y;
+		struct lt_map *m;
+		char in[64], want[64];
+
+		lt_buf_init(&y, 1 << 16);
+		lt_buf_puts(&y, "request:\n  fields:\n    s: { from: s, default: miss, map: { ");
+		for (int i = 0; i < size; i++)
+			lt_buf_printf(&y, "%sk%d: r%d", i ? ", " : "", i * 7, i);
+		lt_buf_puts(&y, " } }\n");
+		m = load(y.data);
+		for (int i = 0; i < size; i++) {
+			snprintf(in, sizeof(in), "{\"s\":\"k%d\"}", i * 7);
+			snprintf(want, sizeof(want), "{\"s\":\"r%d\"}", i);
+			assert_maps(m, in, want);
+		}
+		assert_maps(m, "{\"s\":\"k\"}", "{\"s\":\"miss\"}");
+		assert_maps(m, "{\"s\":\"k00\"}", "{\"s\":\"miss\"}");
+		assert_maps(m, "{\"s\":\"\"}", "{\"s\":\"miss\"}");
+		assert_maps(m, "{\"s\":7}", "{\"s\":\"miss\"}");
+		lt_map_free(m);
+		lt_buf_free(&y);
+	}
+	/* An empty key is a key like any other. */
+	assert_fields("    s: { from: s, map: { \"\": empty, a: x } }\n", "{\"s\":\"\"}", "{\"s\":\"empty\"}");
+}
+
 static void test_map_known_list_is_bounded(void **state)
 {
 	struct lt_buf y;
@@ -410,6 +444,60 @@ static void test_date_failures(void **state)
 
 /* ---- text rules --------------------------------------------------------------------------------- */
 
+/* trim looks only at the first and the last character when neither is a space: strings of up to
+ * three pieces, every order, each piece a space (Unicode White_Space) or not, come out as the
+ * pieces from the first that is not a space to the last. The pieces that are not spaces end in
+ * the bytes the spaces end in (0x80-0x8a, 0x85, 0xa0, ...), one is a character beside a space
+ * (U+200B), one is four bytes long. */
+static void test_trim_every_edge(void **state)
+{
+	static const struct { const char *s; int space; } pieces[] = {
+		{ " ", 1 }, { "\\t", 1 }, { "\\r", 1 }, { "\\u00a0", 1 }, { "\\u0085", 1 }, { "\\u1680", 1 }, { "\\u2000", 1 },
+		{ "\\u200a", 1 }, { "\\u2029", 1 }, { "\\u202f", 1 }, { "\\u3000", 1 },
+		{ "x", 0 }, { "\\u1ec7", 0 }, { "\\u00e9", 0 }, { "\\u200b", 0 }, { "\\u00a1", 0 }, { "\\u3001", 0 },
+		{ "\\ud83d\\ude00", 0 }, { "\\u0080", 0 }, { "\\u2080", 0 },
+	};
+	enum { NP = sizeof(pieces) / sizeof(pieces[0]) };
+	struct lt_map *m = load("request:\n  fields:\n    a: { from: a, trim: true }\n");
+
+	(void)state;
+	for (int n = 1; n <= 3; n++) {
+		int total = n == 1 ? NP : n == 2 ? NP * NP : NP * NP * NP;
+
+		for (int combo = 0; combo < total; combo++) {
+			int idx[3] = { combo % NP, combo / NP % NP, combo / (NP * NP) };
+			int first = n, last = -1;
+			char in[128] = "{\"a\":\"", want[128] = "{\"a\":\"";
+
+			for (int i = 0; i < n; i++) {
+				strcat(in, pieces[idx[i]].s);
+				if (!pieces[idx[i]].space) {
+					first = first < i ? first : i;
+					last = i;
+				}
+			}
+			for (int i = first; i <= last; i++)
+				strcat(want, pieces[idx[i]].s);
+			strcat(in, "\"}");
+			strcat(want, "\"}");
+			/* The writer writes characters, not \u escapes: compare through a decode. */
+			{
+				char *got = map_with(m, in, no_vars);
+				json_t *g = json_loads(got, 0, NULL), *w = json_loads(want, 0, NULL);
+
+				assert_non_null(g);
+				assert_non_null(w);
+				if (!json_equal(g, w))
+					fail_msg("trim of %s gave %s, want %s", in, got, want);
+				json_decref(g);
+				json_decref(w);
+				free(got);
+			}
+		}
+	}
+	lt_map_free(m);
+}
+
 static void test_trim_upper_lower(void **state)
 {
 	(void)state;
@@ -445,6 +533,65 @@ static void test_pattern_and_max_length(void **state)
 	assert_map_fails(m, "{\"code\":1.5}", 422, "mapping.pattern", "code",
 			 "field 'code' (1.5) does not match the pattern '^[0-9]\\.[0-9]{6}$'");
 	lt_map_free(m);
+}
+
+/* Patterns of a fixed shape are matched without regexec (map_rules.c): every pattern below, of
+ * that shape or just outside it, accepts exactly the strings regexec accepts, over every string
+ * of up to four bytes from an alphabet of the bytes the patterns name and their neighbours, and
+ * over every one-byte change of a real dossier code. */
+static void test_pattern_as_regexec(void **state)
+{
+	static const char *const patterns[] = {
+		"^[0-9A-Z]{3}\\.[0-9A-Z]{2}\\.[0-9A-Z]{2}\\.H26-[0-9]{6}-[0-9]{4,}$", "^[0-9]\\.[0-9]{6}$", "^[0-9]+$",
+		"^[A-Z]{2}[0-9]{1,3}$", "^a{2,3}b$", "^[a-c]+-[0-9]{2,}$", "^x\\+y\\$$", "^[0-9]{2}[0-9]$", "^[0-9]*$",
+		"^(a|b)$", "^[^0-9]+$", "[0-9]+", "^a?b$", "^[[:digit:]]+$", "^.+$", "^a{0,2}b$", "^[]a]$", "^[a-]+$",
+		"^a{1,2}{2}$", "^H$", "^A{1,}Z{2}$", "^[09]+[A]$", "^[0-9]+5$", "^[a-z]{1,3}[A-Z0-9]{2}$",
+		"^[0-9A-Za-z._-]{1,5}$", "^[-a]+[.]$", "^[a-]{2}[_b]$", "^[CK][0-9]{2}[A-Z]{3}$", "^[.-a]$", "^[_a-c-]+$",
+		"^([0-9]{2}|[0-9]{3})?$", "^[1-9][0-9]?$",
+	};
+	static const char alphabet[] = "09AZa5.-_Hb$K";
+	const size_t na = sizeof(alphabet) - 1;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(patterns) / sizeof(patterns[0]); k++) {
+		char yaml[512], str[32];
+		regex_t re;
+		struct lt_map *m;
+		struct lt_map_vars vars = { get_var, (void *)no_vars };
+
+		snprintf(yaml, sizeof(yaml), "request:\n  fields:\n    v: { from: v, pattern: '%s' }\n", patterns[k]);
+		m = load(yaml);
+		assert_int_equal(regcomp(&re, patterns[k], REG_EXTENDED | REG_NOSUB), 0);
+		for (size_t n = 0, total = 1; n <= 5; n++, total *= na) {
+			for (size_t combo = 0; combo < total; combo++) {
+				struct lt_err e;
+				json_t *doc, *out = NULL;
+				size_t len = n, c = combo;
+				int rc;
+
+				if (n == 5) {   /* the real code with one byte changed */
+					if (combo >= 25 * na)
+						break;
+					memcpy(str, "000.30.21.H26-250115-0001", 25);
+					str[combo / na] = alphabet[combo % na];
+					len = 25;
+				}
+				for (size_t i = 0; n < 5 && i < n; i++, c /= na)
+					str[i] = alphabet[c % na];
+				str[len] = '\0';
+				doc = json_pack("{s:s%}", "v", str, len);
+				lt_err_clear(&e);
+				rc = lt_map_apply(lt_map_request(m), doc, &vars, &out, &e);
+				if ((rc == 0) != (regexec(&re, str, 0, NULL, 0) == 0))
+					fail_msg("pattern %s on '%s': mapping %s, regexec does not", patterns[k], str,
+						 rc == 0 ? "accepts" : "refuses");
+				json_decref(out);
+				json_decref(doc);
+			}
+		}
+		regfree(&re);
+		lt_map_free(m);
+	}
 }
 
 static void test_min_max(void **state)
@@ -513,6 +660,11 @@ static void test_phone(void **state)
 			   "field 'p' ('+1 212 555 0100') is not a Vietnamese phone number");
 	assert_fields_fail("    p: { from: p, phone: local }\n", "{\"p\":912345678}", "mapping.phone", "p",
 			   "field 'p' (912345678) is not a Vietnamese phone number");
+	/* The longest digit strings read (15 digits), with and without the country code. */
+	assert_fields_fail("    p: { from: p, phone: international }\n", "{\"p\":\"+84 9123 4567 8901 2\"}", "mapping.phone",
+			   "p", "field 'p' ('+84 9123 4567 8901 2') is not a Vietnamese phone number");
+	assert_fields_fail("    p: { from: p, phone: local }\n", "{\"p\":\"091234567890123\"}", "mapping.phone", "p",
+			   "field 'p' ('091234567890123') is not a Vietnamese phone number");
 	assert_load_fails("request:\n  fields:\n    a: { from: a, phone: e164 }\n",
 			  FIX "t.yaml:3:26: unknown phone form 'e164' (known: local, international)");
 }
@@ -1026,13 +1178,16 @@ int main(void)
 		cmocka_unit_test(test_type_goes_after_map_and_date),
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_map_miss),
+		cmocka_unit_test(test_map_every_key_either_way),
 		cmocka_unit_test(test_map_known_list_is_bounded),
 		cmocka_unit_test(test_each),
 		cmocka_unit_test(test_each_required),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_date_failures),
 		cmocka_unit_test(test_trim_upper_lower),
+		cmocka_unit_test(test_trim_every_edge),
 		cmocka_unit_test(test_pattern_and_max_length),
+		cmocka_unit_test(test_pattern_as_regexec),
 		cmocka_unit_test(test_min_max),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_phone),

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/mask.h"
@@ -33,6 +34,20 @@ static void phones_are_masked_local_and_international(void **state)
 	(void)state;
 	expect_masked("call 0912345678 now", "call 091*****78 now");
 	expect_masked("+84912345678", "+849******78");
+}
+
+/* A number may start with any digit: each of the ten starts one (the scan skips only bytes that
+ * start no rule). */
+static void numbers_starting_with_every_digit(void **state)
+{
+	(void)state;
+	for (char d = '0'; d <= '9'; d++) {
+		char in[32], want[32];
+
+		snprintf(in, sizeof(in), "so %c12345678 nhe", d);
+		snprintf(want, sizeof(want), "so %c12****78 nhe", d);
+		expect_masked(in, want);
+	}
 }
 
 static void cards_and_accounts_keep_six_and_four(void **state)
@@ -142,6 +157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(citizen_ids_keep_province_and_last_two),
 		cmocka_unit_test(phones_are_masked_local_and_international),
+		cmocka_unit_test(numbers_starting_with_every_digit),
 		cmocka_unit_test(cards_and_accounts_keep_six_and_four),
 		cmocka_unit_test(emails_keep_first_letter_and_domain),
 		cmocka_unit_test(what_is_not_personal_stays),
