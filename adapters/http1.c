@@ -706,6 +706,21 @@ enum lt_h1_rc lt_h1_req_body(struct lt_h1_req *q, const char *buf, size_t len, s
 	return req_verdict(q, rc);
 }
 
+static const char *shift(const char *p, intptr_t delta)
+{
+	return p != NULL ? (const char *)((uintptr_t)p + (uintptr_t)delta) : NULL;
+}
+
+void lt_h1_req_moved(struct lt_h1_req *q, intptr_t delta)
+{
+	q->method = shift(q->method, delta);
+	q->target = shift(q->target, delta);
+	for (size_t i = 0; i < q->n_fields; i++) {
+		q->fields[i].name = shift(q->fields[i].name, delta);
+		q->fields[i].value = shift(q->fields[i].value, delta);
+	}
+}
+
 const char *lt_h1_req_field(const struct lt_h1_req *q, const char *name)
 {
 	size_t n = strlen(name);

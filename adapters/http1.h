@@ -119,6 +119,8 @@ enum lt_h1_rc lt_h1_req_head(struct lt_h1_req *q, char *d, size_t len, size_t *u
 enum lt_h1_rc lt_h1_req_body(struct lt_h1_req *q, const char *buf, size_t len, size_t *used);
 /* The value of the first field called name (case-insensitive), or NULL. */
 const char *lt_h1_req_field(const struct lt_h1_req *q, const char *name);
+/* The buffer the head was read in moved by delta bytes (realloc): the results follow it. */
+void lt_h1_req_moved(struct lt_h1_req *q, intptr_t delta);
 
 /* An http:// or https:// URL as an HTTP/1.1 client needs it. */
 struct lt_h1_url {

@@ -617,15 +617,22 @@ static int conn_closed(struct h1s_conn *c, int err)
 	return -1;
 }
 
-/* Room for one more read: the buffer grows only while a head is read (nothing points into it
- * then); later, a full buffer stops reading until the request is answered. */
+/* Room for one more read. The buffer grows while a request is read (a head that filled it leaves
+ * no room for its body otherwise); the parsed head moves with it. Once the handler has the
+ * request it holds pointers into the buffer: then a full buffer stops reading until the answer. */
 static size_t room(struct h1s_conn *c)
 {
-	size_t max = limits(c)->max_headers + READ_ROOM;
+	/* The head's bound as this request's reader has it (a reload may change the limit meanwhile):
+	 * a head at it leaves READ_ROOM, and a longer one is refused before the buffer is full. */
+	size_t max = c->rd.max_head + READ_ROOM;
 
-	if (c->in_len == c->in_cap && c->st == C_HEAD && c->in_cap < max) {
+	if (c->in_len == c->in_cap && (c->st == C_HEAD || c->st == C_BODY) && c->in_cap < max) {
+		uintptr_t old = (uintptr_t)c->in;
+
 		c->in_cap = c->in_cap * 2 < max ? c->in_cap * 2 : max;
 		c->in = lt_xrealloc(c->in, c->in_cap);
+		if (c->st == C_BODY)
+			lt_h1_req_moved(&c->rd, (intptr_t)((uintptr_t)c->in - old));
 	}
 	return c->in_cap - c->in_len;
 }

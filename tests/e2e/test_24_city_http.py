@@ -272,3 +272,26 @@ def test_client_leaving_mid_call_lets_the_call_finish(gw, sandbox):
     finally:
         c.close()
     assert not sanitizer_report(gw.stderr())
+
+
+def test_heads_around_the_read_buffer_size(gw, sandbox):
+    """A connection's buffer starts at 8 KiB and grows while a request is read: heads that end just
+    before, at and after that size, their bodies in the same write or after a pause, all go."""
+    c = Raw(gw)
+    try:
+        for n, size in enumerate((8190, 8192, 8193, 16384), start=20):
+            body = dossier_body(n)
+            base = post_head(SYNC, len(body), "X-Pad: \r\n")
+            head = post_head(SYNC, len(body), "X-Pad: " + "p" * (size - len(base)) + "\r\n")
+            assert len(head) == size
+            if n % 2:
+                c.send(head)
+                time.sleep(0.2)
+                c.send(body)
+            else:
+                c.send(head + body)
+            status, _, answer = c.answer()
+            assert status == 200, (size, answer[:200])
+    finally:
+        c.close()
+    assert len(sandbox.calls("DongBoHoSoMC")) == 4

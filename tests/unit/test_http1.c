@@ -536,6 +536,25 @@ static void request_bounds(void **state)
 	assert_string_equal(q->msg, "too many header fields");
 	lt_h1_req_free(q);
 	lt_buf_free(&head);
+
+	/* A buffer that moves (the server grows it) takes the parsed head along. */
+	{
+		char a[] = "PUT /moved?q=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n";
+		char *b = malloc(sizeof(a));
+
+		assert_non_null(b);
+		lt_h1_req_init(q, &body, 1024);
+		assert_int_equal(lt_h1_req_head(q, a, strlen(a), &used), LT_H1_DONE);
+		memcpy(b, a, sizeof(a));
+		memset(a, 'x', sizeof(a) - 1);
+		lt_h1_req_moved(q, (intptr_t)((uintptr_t)b - (uintptr_t)a));
+		assert_string_equal(q->method, "PUT");
+		assert_string_equal(q->target, "/moved?q=1");
+		assert_string_equal(lt_h1_req_field(q, "x-a"), "1");
+		assert_string_equal(lt_h1_req_field(q, "Host"), "h");
+		lt_h1_req_free(q);
+		free(b);
+	}
 	lt_buf_free(&body);
 	free(q);
 }
