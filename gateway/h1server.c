@@ -194,6 +194,10 @@ static struct h1s_conn *conn_new(struct lt_listener_rt *l, evutil_socket_t fd, c
 		if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1)
 			goto fail;
 		SSL_set_accept_state(c->ssl);
+		/* One read() takes a record's header and body, and the records behind it, instead of two
+		 * reads per record. Safe here because this server asks SSL_has_pending() (which counts
+		 * read-ahead bytes) before it waits for the socket; bufferevent_openssl did not. */
+		SSL_set_read_ahead(c->ssl, 1);
 		c->req.ssl = c->ssl;
 		SSL_set_mode(c->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 		c->st = C_HANDSHAKE;
@@ -290,7 +294,7 @@ static void next_request(struct h1s_conn *c)
 	resume_reading(c);
 	/* A pipelined request (or bytes TLS has already decrypted) is read on the next loop pass, not
 	 * here, where the previous request's handler may still be on the stack. */
-	if (rest > 0 || (c->ssl != NULL && SSL_pending(c->ssl) > 0))
+	if (rest > 0 || (c->ssl != NULL && SSL_has_pending(c->ssl)))
 		event_active(c->rev, EV_READ, 0);
 }
 
@@ -662,6 +666,10 @@ static int conn_fill(struct h1s_conn *c)
 			rc = SSL_read(c->ssl, c->in + c->in_len, space > INT32_MAX ? INT32_MAX : (int)space);
 			if (rc > 0) {
 				c->in_len += (size_t)rc;
+				/* Nothing left in OpenSSL's buffers: what the socket may still hold is
+				 * reported by the next (level-triggered) event, as with a short read(). */
+				if (!SSL_has_pending(c->ssl))
+					return 0;
 				continue;
 			}
 			e = SSL_get_error(c->ssl, rc);
