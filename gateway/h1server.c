@@ -114,9 +114,12 @@ static void conn_free(struct h1s_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	/* The events go before the socket: libevent never holds a closed fd whose number may return. */
-	event_free(c->rev);
-	event_free(c->wev);
-	event_free(c->timer);
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->timer != NULL)
+		event_free(c->timer);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	close(c->fd);
@@ -373,19 +376,27 @@ static int conn_write(struct h1s_conn *c)
 	return 0;
 }
 
+/* A field value as given, without CR and LF: either would end the field and start another (a
+ * Content-Type passed on from an upstream's answer included). */
+static void put_value(struct lt_buf *h, const char *value)
+{
+	while (*value != '\0') {
+		size_t n = strcspn(value, "\r\n");
+
+		lt_buf_append(h, value, n);
+		value += n;
+		if (*value != '\0')
+			value++;
+	}
+}
+
 void lt_hreq_add_header(struct lt_hreq *r, const char *name, const char *value)
 {
 	struct lt_buf *h = &r->conn_->hdrs;
 
 	lt_buf_puts(h, name);
 	lt_buf_puts(h, ": ");
-	for (const char *p = value; *p != '\0'; p += strcspn(p, "\r\n")) {
-		size_t n = strcspn(p, "\r\n");
-
-		lt_buf_append(h, p, n);
-		if (p[n] != '\0')
-			p++;
-	}
+	put_value(h, value);
 	lt_buf_puts(h, "\r\n");
 }
 
@@ -417,7 +428,7 @@ void lt_hreq_send(struct lt_hreq *r, int status, const char *ctype, const char *
 	lt_buf_puts(o, date_line());
 	if (!bodiless) {
 		lt_buf_puts(o, "Content-Type: ");
-		lt_buf_puts(o, ctype);
+		put_value(o, ctype);
 		lt_buf_puts(o, "\r\nContent-Length: ");
 		lt_buf_put_size(o, len);
 		lt_buf_puts(o, "\r\n");
