@@ -7,7 +7,7 @@
 #   make bench     lienthong beside nginx, njs and node (bench/; BENCH_QUICK=1 for a 1-minute try)
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl libevent_pthreads libcurl openssl yaml-0.1 jansson libxml-2.0 sqlite3
+PKGS    := libevent libevent_pthreads libcurl openssl yaml-0.1 jansson libxml-2.0 sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

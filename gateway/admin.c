@@ -1,7 +1,5 @@
 /* admin.c: the admin endpoints. */
 #include <string.h>
-#include <event2/buffer.h>
-#include <event2/keyvalq_struct.h>
 
 #include "gateway/admin.h"
 #include "gateway/callback.h"
@@ -15,12 +13,12 @@
 /* A page is built whole before it is sent: big enough for thousands of routes. */
 #define PAGE_MAX (8u << 20)
 
-void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id)
+void lt_admin_send_json(struct lt_hreq *req, int status, const char *body, const char *request_id)
 {
 	lt_http_send(req, status, "application/json", body, strlen(body), request_id);
 }
 
-static void send_page(struct evhttp_request *req, const char *ctype, struct lt_buf *b, const char *request_id)
+static void send_page(struct lt_hreq *req, const char *ctype, struct lt_buf *b, const char *request_id)
 {
 	if (b->overflow) {
 		struct lt_err err;
@@ -44,7 +42,7 @@ static const char *not_ready(const struct lt_server *srv)
 	return NULL;
 }
 
-static void admin_reload(struct evhttp_request *req, struct lt_server *srv, const char *request_id)
+static void admin_reload(struct lt_hreq *req, struct lt_server *srv, const char *request_id)
 {
 	struct lt_err err;
 	char body[128];
@@ -59,19 +57,15 @@ static void admin_reload(struct evhttp_request *req, struct lt_server *srv, cons
 	lt_admin_send_json(req, 200, body, request_id);
 }
 
-void lt_admin_handle(struct evhttp_request *req, void *arg)
+void lt_admin_handle(struct lt_hreq *req, struct lt_listener_rt *l)
 {
-	struct lt_listener_rt *l = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	int get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+	const char *path = req->path;
+	int get = strcmp(req->method, "GET") == 0;
 	char request_id[65];
 	struct lt_err err;
 
 	lt_request_id(req, request_id);
 	lt_err_clear(&err);
-	if (path == NULL)
-		path = "/";
 	if (strcmp(path, "/healthz") == 0 && get) {
 		lt_admin_send_json(req, 200, "{\"status\":\"ok\"}", request_id);
 		return;
@@ -104,18 +98,18 @@ void lt_admin_handle(struct evhttp_request *req, void *arg)
 		lt_buf_free(&b);
 		return;
 	}
-	if (strcmp(path, "/admin/reload") == 0 && evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+	if (strcmp(path, "/admin/reload") == 0 && strcmp(req->method, "POST") == 0) {
 		admin_reload(req, l->srv, request_id);
 		return;
 	}
 	if (lt_callback_admin(l->srv, req, path, request_id))
 		return;
 	if (strcmp(path, "/admin/reload") == 0) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		lt_hreq_add_header(req, "Allow", "POST");
 		lt_err_set(&err, 405, "route.method_not_allowed", "only POST is allowed on %s", path);
 	} else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0 ||
 		   strcmp(path, "/status") == 0) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+		lt_hreq_add_header(req, "Allow", "GET");
 		lt_err_set(&err, 405, "route.method_not_allowed", "only GET is allowed on %s", path);
 	} else {
 		lt_err_set(&err, 404, "route.not_found", "no admin endpoint %.200s", path);

@@ -4,11 +4,11 @@
 #ifndef LT_ADMIN_H
 #define LT_ADMIN_H
 
-#include <event2/http.h>
+#include "gateway/h1server.h"
 
-/* evhttp callback of an admin listener; arg is its struct lt_listener_rt. */
-void lt_admin_handle(struct evhttp_request *req, void *arg);
+/* The request handler of an admin listener l. */
+void lt_admin_handle(struct lt_hreq *req, struct lt_listener_rt *l);
 /* Answers req with a JSON body (borrowed), X-Request-Id and no-store. */
-void lt_admin_send_json(struct evhttp_request *req, int status, const char *body, const char *request_id);
+void lt_admin_send_json(struct lt_hreq *req, int status, const char *body, const char *request_id);
 
 #endif

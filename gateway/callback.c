@@ -1,9 +1,7 @@
 /* callback.c: queue mode's accept/ack path and the message endpoints. */
 #include <stdlib.h>
 #include <string.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include "adapters/form.h"
 
 #include "gateway/callback.h"
 #include "gateway/admin.h"
@@ -26,7 +24,7 @@ struct pending {
 	struct lt_cbreq r;
 	struct lt_identity id;               /* GET /v1/messages: a copy, the connection may go */
 	int have_id;
-	struct evhttp_request *req;          /* admin */
+	struct lt_hreq *req;          /* admin */
 	char request_id[65];
 };
 
@@ -405,25 +403,23 @@ static void on_admin_replay(struct lt_store_op *op, void *arg)
 	free(p);
 }
 
-/* The value of one query parameter (decoded), or NULL. Caller frees. */
-static char *query_param(struct evhttp_request *req, const char *name)
+/* The value of one query parameter (decoded), or NULL (also when the query is malformed). Caller
+ * frees. */
+static char *query_param(struct lt_hreq *req, const char *name)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-	struct evkeyvalq params;
-	const char *v;
+	json_t *params = NULL, *v;
+	struct lt_err e;
 	char *out = NULL;
 
-	if (q == NULL)
+	if (req->query == NULL || lt_form_decode(req->query, strlen(req->query), &params, &e) < 0)
 		return NULL;
-	TAILQ_INIT(&params);
-	if (evhttp_parse_query_str(q, &params) == 0 && (v = evhttp_find_header(&params, name)) != NULL)
-		out = lt_xstrdup(v);
-	evhttp_clear_headers(&params);
+	if ((v = json_object_get(params, name)) != NULL && json_is_string(v))
+		out = lt_xstrdup(json_string_value(v));
+	json_decref(params);
 	return out;
 }
 
-static int admin_list(struct lt_server *srv, struct evhttp_request *req, struct lt_store_op *op, struct lt_err *e)
+static int admin_list(struct lt_server *srv, struct lt_hreq *req, struct lt_store_op *op, struct lt_err *e)
 {
 	char *state = query_param(req, "state"), *limit = query_param(req, "limit");
 	const char *st = state ? state : "dead";
@@ -447,9 +443,9 @@ static int admin_list(struct lt_server *srv, struct evhttp_request *req, struct 
 	return rc;
 }
 
-int lt_callback_admin(struct lt_server *srv, struct evhttp_request *req, const char *path, const char *request_id)
+int lt_callback_admin(struct lt_server *srv, struct lt_hreq *req, const char *path, const char *request_id)
 {
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const char *cmd = req->method;
 	const char *rest = path + strlen(ADMIN_MESSAGES);
 	struct lt_store_op *op = NULL;
 	struct pending *p;
@@ -459,7 +455,7 @@ int lt_callback_admin(struct lt_server *srv, struct evhttp_request *req, const c
 	lt_err_clear(&err);
 	if (strncmp(path, ADMIN_MESSAGES, strlen(ADMIN_MESSAGES)) != 0 || (rest[0] != '\0' && rest[0] != '/'))
 		return 0;
-	if (rest[0] == '\0' && cmd == EVHTTP_REQ_GET) {
+	if (rest[0] == '\0' && strcmp(cmd, "GET") == 0) {
 		op = lt_store_op_new(LT_STORE_LIST);
 		op->done = on_admin_list;
 		if (admin_list(srv, req, op, &err) < 0)
@@ -469,8 +465,8 @@ int lt_callback_admin(struct lt_server *srv, struct evhttp_request *req, const c
 		char id[LT_MSG_ID_LEN + 1];
 
 		snprintf(id, sizeof(id), "%.*s", LT_MSG_ID_LEN, rest + 1);
-		if (cmd != EVHTTP_REQ_POST) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		if (strcmp(cmd, "POST") != 0) {
+			lt_hreq_add_header(req, "Allow", "POST");
 			lt_err_set(&err, 405, "route.method_not_allowed", "only POST is allowed on %s", path);
 			goto fail;
 		}

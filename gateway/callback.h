@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
-#include <event2/http.h>
+#include "gateway/h1server.h"
 #include "gateway/config.h"
 #include "gateway/map.h"
 #include "gateway/tls.h"
@@ -48,7 +48,7 @@ int lt_callback_is_status(const char *method, const char *path);
 void lt_callback_status(const struct lt_cbreq *r, const char *path, const struct lt_identity *id);
 
 /* The admin listener's /admin/messages endpoints; 1 when path is one of them (answered), else 0. */
-int lt_callback_admin(struct lt_server *srv, struct evhttp_request *req, const char *path,
+int lt_callback_admin(struct lt_server *srv, struct lt_hreq *req, const char *path,
 		      const char *request_id);
 
 #endif

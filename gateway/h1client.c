@@ -333,17 +333,6 @@ static void conn_lost(struct h1_conn *k, const char *what, int err)
 						   : "connection closed without an answer");
 }
 
-static void put_decimal(struct lt_buf *b, size_t v)
-{
-	char d[24];
-	size_t i = sizeof(d);
-
-	do
-		d[--i] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	lt_buf_append(b, d + i, sizeof(d) - i);
-}
-
 /* The whole request in k->out, to go in one write. */
 static void conn_request(struct h1_conn *k)
 {
@@ -371,7 +360,7 @@ static void conn_request(struct h1_conn *k)
 	/* As curl does: every method but GET states its length, 0 included. */
 	if (!get) {
 		lt_buf_puts(o, "Content-Length: ");
-		put_decimal(o, call->body_len);
+		lt_buf_put_size(o, call->body_len);
 		lt_buf_puts(o, "\r\n");
 	}
 	lt_buf_puts(o, "\r\n");

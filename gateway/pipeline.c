@@ -2,10 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/keyvalq_struct.h>
 
 #include "gateway/pipeline.h"
 #include "gateway/arena.h"
@@ -25,11 +21,11 @@ struct lt_txn {
 	struct lt_server *srv;
 	struct lt_gen *gen;                  /* one reference, for the transaction's life */
 	struct lt_arena *arena;              /* its jansson trees (gateway/arena.h); NULL when off */
-	struct evhttp_request *req;
+	struct lt_hreq *req;                 /* borrowed from the connection until the answer is sent */
 	const struct lt_route_cfg *route;    /* borrowed from gen */
 	struct lt_upstream_rt *up;           /* borrowed from gen */
-	const char *method;
-	char *path;
+	const char *method;                  /* borrowed from req: used only before the answer goes */
+	const char *path;                    /* the same */
 	char client[280];
 	char request_id[REQID_MAX + 1];
 	char traceparent[64];
@@ -46,22 +42,6 @@ struct lt_txn {
 	size_t n_masked;
 };
 
-static const char *method_name(enum evhttp_cmd_type cmd)
-{
-	switch (cmd) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "UNKNOWN";
-	}
-}
-
 static int reqid_ok(const char *s)
 {
 	size_t n = 0;
@@ -75,9 +55,9 @@ static int reqid_ok(const char *s)
 	return n > 0;
 }
 
-void lt_request_id(struct evhttp_request *req, char *buf)
+void lt_request_id(const struct lt_hreq *req, char *buf)
 {
-	const char *given = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+	const char *given = lt_hreq_header(req, "X-Request-Id");
 
 	if (given != NULL && reqid_ok(given)) {
 		snprintf(buf, REQID_MAX + 1, "%s", given);
@@ -97,9 +77,9 @@ static int all_zero(const char *s, size_t n)
 /* W3C trace context: kept when well-formed (00-32hex-16hex-2hex, ids not all zero, version not
  * ff), else a new trace is started here (flags 00: the gateway records no spans), so that every
  * access line and every upstream call carries one. */
-static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
+static void take_traceparent(const struct lt_hreq *req, char *buf, size_t n)
 {
-	const char *tp = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
+	const char *tp = lt_hreq_header(req, "traceparent");
 	size_t len;
 
 	if (tp != NULL && (len = strlen(tp)) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&
@@ -119,28 +99,15 @@ static void take_traceparent(struct evhttp_request *req, char *buf, size_t n)
 		buf[0] = '\0';
 }
 
-void lt_http_send(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len,
+void lt_http_send(struct lt_hreq *req, int status, const char *ctype, const char *body, size_t len,
 		  const char *request_id)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-
-	evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "X-Request-Id", request_id);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-	evhttp_send_reply(req, status, NULL, NULL);
-	/* evhttp leaves the status line and headers in one evbuffer chain and the body in another, and
-	 * bufferevent_openssl makes one SSL_write per chain: two TLS records, two write()s and two TCP
-	 * segments per answer. Joining the chains before the write event runs (it runs on a later
-	 * loop pass) sends the answer as one record. The plain listener's writev gathers chains
-	 * already, so only TLS pays for the copy. */
-	if (bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL)
-		evbuffer_pullup(bufferevent_get_output(bev), -1);
+	lt_hreq_add_header(req, "X-Request-Id", request_id);
+	lt_hreq_add_header(req, "Cache-Control", "no-store");
+	lt_hreq_send(req, status, ctype, body, len);
 }
 
-void lt_pipeline_send_error(struct evhttp_request *req, const struct lt_err *e, const char *request_id)
+void lt_pipeline_send_error(struct lt_hreq *req, const struct lt_err *e, const char *request_id)
 {
 	char *body = lt_err_envelope(e, NULL, request_id);
 
@@ -157,7 +124,6 @@ static void txn_free(struct lt_txn *t)
 		free(t->masked[i]);
 	free(t->masked);
 	free(t->token);
-	free(t->path);
 	lt_upcall_release(&t->call);
 	lt_gen_unref(t->gen);
 	lt_arena_free(t->arena);
@@ -190,12 +156,12 @@ static void txn_log(struct lt_txn *t, int status, size_t bytes_out, const char *
 	lt_metrics_loop_request(t->srv->loop);
 }
 
-/* The transaction's one answer; frees it. */
+/* The transaction's one answer; frees it. The access line is written first: the method and path
+ * it quotes belong to the request, which ends with the answer. */
 static void txn_reply(struct lt_txn *t, int status, const char *ctype, const char *body, size_t len)
 {
-	lt_server_track_reply(t->srv, t->req);
-	lt_http_send(t->req, status, ctype, body, len, t->request_id);
 	txn_log(t, status, len, NULL);
+	lt_http_send(t->req, status, ctype, body, len, t->request_id);
 	txn_free(t);
 }
 
@@ -211,9 +177,9 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 
 		lt_log_warn("request %s route %s: %s (answered with the route's error ack)", t->request_id,
 			    t->route->name, e->msg);
+		txn_log(t, a->status, a->body ? strlen(a->body) : 0, e->code);
 		lt_http_send(t->req, a->status, a->content_type, a->body ? a->body : "", a->body ? strlen(a->body) : 0,
 			  t->request_id);
-		txn_log(t, a->status, a->body ? strlen(a->body) : 0, e->code);
 		txn_free(t);
 		return;
 	}
@@ -226,9 +192,8 @@ static void txn_fail(struct lt_txn *t, const struct lt_err *e)
 		lt_log_warn("request %s route %s: %s", t->request_id, t->route ? t->route->name : "-", msg);
 		free(msg);
 	}
-	lt_server_track_reply(t->srv, t->req);
-	lt_http_send(t->req, status, "application/json", body, len, t->request_id);
 	txn_log(t, status, len, e->code[0] ? e->code : "internal");
+	lt_http_send(t->req, status, "application/json", body, len, t->request_id);
 	free(body);
 	txn_free(t);
 }
@@ -361,12 +326,11 @@ static void txn_send(struct lt_txn *t)
 			free(line);
 		}
 	} else {
-		struct evbuffer *in = evhttp_request_get_input_buffer(t->req);
-		const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(t->req), "Content-Type");
+		const char *ctype = lt_hreq_header(t->req, "Content-Type");
 
-		t->call.body_len = evbuffer_get_length(in);
+		t->call.body_len = t->req->body_len;
 		t->call.body = lt_xmalloc(t->call.body_len + 1);
-		evbuffer_copyout(in, t->call.body, t->call.body_len);
+		memcpy(t->call.body, t->req->body, t->call.body_len);
 		if (ctype != NULL)
 			lt_header_add(h, "Content-Type", ctype);
 	}
@@ -533,27 +497,22 @@ static void cb_fail(void *txn, const struct lt_err *e)
 /* What queue mode (gateway/callback.c) needs of this transaction. */
 static struct lt_cbreq txn_cbreq(struct lt_txn *t)
 {
-	struct evhttp_request *req = t->req;
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct lt_hreq *req = t->req;
 	struct lt_cbreq r = {
 		.srv = t->srv, .route = t->route, .request_id = t->request_id, .client = t->client,
-		.body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "", .body_len = t->bytes_in,
-		.content_type = evhttp_find_header(h, "Content-Type"),
-		.idem_header = evhttp_find_header(h, "Idempotency-Key"),
+		.body = req->body, .body_len = req->body_len,
+		.content_type = lt_hreq_header(req, "Content-Type"),
+		.idem_header = lt_hreq_header(req, "Idempotency-Key"),
 		.reply = cb_reply, .fail = cb_fail, .txn = t,
 	};
 	return r;
 }
 
-static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, struct lt_arena *arena)
+static void txn_start(struct lt_hreq *req, struct lt_listener_rt *l, struct lt_arena *arena)
 {
 	struct lt_server *srv = l->srv;
 	struct lt_txn *t = lt_xcalloc(1, sizeof(*t));
 	struct lt_gen *gen = srv->gen;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const struct lt_map_section *rs;
 	struct lt_err err;
 	char allow[128] = "";
@@ -565,9 +524,9 @@ static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, stru
 	t->arena = arena;
 	t->req = req;
 	t->t0_us = lt_mono_us();
-	t->method = method_name(evhttp_request_get_command(req));
-	t->path = lt_xstrdup(path && *path ? path : "/");
-	t->bytes_in = evbuffer_get_length(in);
+	t->method = req->method;
+	t->path = req->path;
+	t->bytes_in = req->body_len;
 	t->upstream_ms = -1;
 	snprintf(t->client, sizeof(t->client), "-");
 	lt_request_id(req, t->request_id);
@@ -578,18 +537,8 @@ static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, stru
 		goto fail;
 	}
 	if (l->tls) {
-		struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-		struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-		const struct lt_identity *id;
+		const struct lt_identity *id = lt_tls_identity(req->ssl);
 
-		if (ssl == NULL) {
-			/* evhttp falls back to plaintext when the TLS bufferevent could not be made (libevent
-			 * #336): never serve a TLS listener's routes that way. */
-			lt_err_set(&err, 400, "tls.required", "this listener requires TLS");
-			goto fail;
-		}
-		id = lt_tls_identity(ssl);
 		snprintf(t->client, sizeof(t->client), "%s", id->display);
 		if (lt_callback_is_status(t->method, t->path)) {
 			struct lt_cbreq r = txn_cbreq(t);
@@ -617,14 +566,14 @@ static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, stru
 		lt_err_set(&err, 403, "auth.forbidden", "route %s requires a client certificate", t->route->name);
 		goto fail;
 	}
-	if (t->bytes_in > gen->cfg->gateway.limits.max_body) {
+	if (req->body_too_large) {
 		lt_err_set(&err, 413, "request.too_large", "the body is larger than %zu bytes",
 			   gen->cfg->gateway.limits.max_body);
 		goto fail;
 	}
 	rs = t->route->map ? lt_map_request(t->route->map) : NULL;
 	if (rs != NULL && t->bytes_in > 0) {
-		const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+		const char *ctype = lt_hreq_header(req, "Content-Type");
 
 		if (ctype != NULL && !ctype_matches(ctype, lt_map_in(rs))) {
 			lt_err_set(&err, 415, "request.content_type", "content type '%.100s' is not accepted here",
@@ -642,15 +591,14 @@ static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, stru
 	}
 	if (rs != NULL) {
 		struct lt_map_vars vars = { txn_var, t };
-		const char *body = t->bytes_in ? (const char *)evbuffer_pullup(in, -1) : "";
+		const char *body = req->body;
 		size_t body_len = t->bytes_in;
 		json_t *doc = NULL;
 		int rc;
 
 		if (lt_map_in(rs) == LT_FMT_QUERY) {
 			/* A GET callback (VNPAY's IPN) carries its fields in the query string. */
-			body = uri ? evhttp_uri_get_query(uri) : NULL;
-			body = body ? body : "";
+			body = req->query ? req->query : "";
 			body_len = strlen(body);
 		}
 		if (lt_map_decode(rs, body, body_len, &doc, &err) < 0)
@@ -686,14 +634,13 @@ static void txn_start(struct evhttp_request *req, struct lt_listener_rt *l, stru
 	return;
 fail:
 	if (err.status == 405 && allow[0] != '\0')
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+		lt_hreq_add_header(req, "Allow", allow);
 	txn_fail(t, &err);
 }
 
 /* The transaction's first step; every later one (on_upstream_done, on_token) enters its arena too. */
-void lt_pipeline_handle(struct evhttp_request *req, void *arg)
+void lt_pipeline_handle(struct lt_hreq *req, struct lt_listener_rt *l)
 {
-	struct lt_listener_rt *l = arg;
 	struct lt_arena *arena = lt_arena_txn_new(l->srv->gen->cfg->gateway.limits.max_body);
 	struct lt_arena *prev = lt_arena_enter(arena);
 

@@ -124,9 +124,8 @@ int lt_reload(struct lt_server *srv, const char *source, struct lt_err *e)
 	g->number = old->number + 1;
 	lt_reload_adopt_sessions(g, old, 0);
 	srv->gen = g;
+	/* Connections read their limits from the loop's current generation at each request. */
 	lt_workers_post(srv, g, 0);
-	for (size_t i = 0; i < srv->n_listeners; i++)
-		lt_listener_limits(&srv->listeners[i], &cfg->gateway.limits);
 	lt_log_set_level(cfg->gateway.log_level);
 	lt_log_info("reload (%s): generation %lu serves %zu routes, %zu upstreams; generation %lu finishes "
 		    "what it started", source, g->number, cfg->n_routes, cfg->n_upstreams, old->number);

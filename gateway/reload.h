@@ -5,8 +5,8 @@
  * and audited, and the old generation keeps serving.
  *
  * Listeners keep their sockets (no connection is reset); a reload that changes the set of
- * listeners or an address is refused, because evhttp cannot hand a socket over and closing one
- * would drop its connections: that change needs a restart. */
+ * listeners or an address is refused, because every loop holds its own socket bound to each
+ * address (SO_REUSEPORT) and closing one would drop its connections: that change needs a restart. */
 #ifndef LT_RELOAD_H
 #define LT_RELOAD_H
 

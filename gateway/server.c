@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/http.h>
-#include <event2/listener.h>
 #include <event2/thread.h>
 #include <openssl/err.h>
 #include <unistd.h>
@@ -29,8 +25,8 @@
 
 /* How long SIGTERM waits for requests in flight before exiting anyway. */
 #define DRAIN_BOUND_MS 30000
-/* How long a drain waits for answers to be written out once no request is left. evhttp calls no
- * callback when the client has gone before its answer was written, so this is bounded too. */
+/* How long a drain waits for answers to be written out once no request is left: a client that
+ * does not read its answer is not waited for. */
 #define FLUSH_GRACE_MS 3000
 
 struct lt_gen *lt_gen_ref(struct lt_gen *g)
@@ -139,110 +135,17 @@ fail:
 	return NULL;
 }
 
-static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
-{
-	struct lt_listener_rt *l = arg;
-	SSL_CTX *ctx = l->srv->gen->ssl[l->index];
-	struct bufferevent *bev;
-	SSL *ssl;
-
-	/* Each connection takes the current generation's context: a reload's new certificate is served
-	 * to new connections while old ones keep theirs (SSL_new holds a reference). */
-	ssl = SSL_new(ctx);
-	if (ssl == NULL) {
-		ERR_clear_error();
-		return NULL;
-	}
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	/* Many clients close without close_notify; HTTP framing has its own lengths. */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
-void lt_listener_limits(struct lt_listener_rt *l, const struct lt_limits *lim)
-{
-	struct timeval tv = { lim->header_timeout_ms / 1000, (lim->header_timeout_ms % 1000) * 1000 };
-	size_t hard_cap;
-
-	if (l->http == NULL)        /* a worker does not serve the admin listener */
-		return;
-	evhttp_set_max_headers_size(l->http, (ev_ssize_t)lim->max_headers);
-	/* The pipeline answers bodies over max_body with the JSON 413 envelope; evhttp's own limit is a
-	 * hard stop (a plain 413, body never buffered) for bodies far over it. */
-	hard_cap = lim->max_body > (SIZE_MAX - 65536) / 2 ? lim->max_body : lim->max_body * 2 + 65536;
-	evhttp_set_max_body_size(l->http, (ev_ssize_t)hard_cap);
-	evhttp_set_timeout_tv(l->http, &tv);
-}
-
-/* Every loop binds its own socket to the same address with SO_REUSEPORT: the kernel spreads new
- * connections over the loops (no thundering herd, no accept lock), and each loop accepts, reads,
- * maps and answers its connections alone. */
-static struct evhttp_bound_socket *bind_shared(struct lt_server *srv, struct lt_listener_rt *l,
-					       const struct lt_listener_cfg *lc)
-{
-	struct evutil_addrinfo hints, *ai = NULL;
-	struct evconnlistener *lev;
-	struct evhttp_bound_socket *bound;
-	char port[8];
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
-	snprintf(port, sizeof(port), "%d", lc->port);
-	if (evutil_getaddrinfo(lc->host, port, &hints, &ai) != 0 || ai == NULL)
-		return NULL;
-	lev = evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
-				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, ai->ai_addr,
-				      (int)ai->ai_addrlen);
-	evutil_freeaddrinfo(ai);
-	if (lev == NULL)
-		return NULL;
-	bound = evhttp_bind_listener(l->http, lev);
-	if (bound == NULL)
-		evconnlistener_free(lev);
-	return bound;
-}
-
 static int listener_open(struct lt_server *srv, struct lt_listener_rt *l, const struct lt_listener_cfg *lc,
-			 const struct lt_limits *lim, struct lt_err *e)
+			 struct lt_err *e)
 {
 	l->srv = srv;
 	l->admin = lc->admin;
 	l->tls = lc->tls;
-	l->http = evhttp_new(srv->base);
-	if (l->http == NULL)
-		return lt_err_set(e, 0, "listen", "listener '%s': cannot create HTTP server", lc->name);
-	lt_listener_limits(l, lim);
-	/* Without it an oversize body resets the connection instead of answering 413 (libevent #321). */
-	evhttp_set_flags(l->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	/* Every method reaches our handler, so that 405 and 404 are ours (JSON), not evhttp's HTML. */
-	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-				   EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-				   EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(l->http, "application/json");
-	if (lc->tls)
-		evhttp_set_bevcb(l->http, tls_bevcb, l);
-	evhttp_set_gencb(l->http, lc->admin ? lt_admin_handle : lt_pipeline_handle, l);
-	if (n_loops > 1 && !lc->admin)
-		l->bound = bind_shared(srv, l, lc);
-	else
-		l->bound = evhttp_bind_socket_with_handle(l->http, lc->host, (ev_uint16_t)lc->port);
-	if (l->bound == NULL)
-		return lt_err_set(e, 0, "listen", "listener '%s': cannot listen on %s: %s", lc->name, lc->listen,
-				  strerror(errno));
-	/* Accepted sockets inherit it. Without it a TLS answer (headers and body in two records) waits
-	 * for the client's delayed ACK: 40 ms per request (bench/NOTES.md §1). nginx does the same. */
-	{
-		int one = 1;
-
-		if (setsockopt(evhttp_bound_socket_get_fd(l->bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-			lt_log_warn("listener '%s': cannot set TCP_NODELAY: %s", lc->name, strerror(errno));
-	}
+	/* Every loop binds its own socket to the same address with SO_REUSEPORT: the kernel spreads
+	 * new connections over the loops (no thundering herd, no accept lock), and each loop accepts,
+	 * reads, maps and answers its connections alone. */
+	if (lt_h1s_listen(l, lc, n_loops > 1 && !lc->admin, lc->admin ? lt_admin_handle : lt_pipeline_handle, e) < 0)
+		return -1;
 	if (srv->loop == 0)
 		lt_log_info("listening on %s (%s%s%s)", lc->listen, lc->name, lc->tls ? ", TLS" : "",
 			    n_loops > 1 && !lc->admin ? ", every loop" : "");
@@ -256,8 +159,8 @@ struct event_base *lt_server_base_new(void)
 
 	if (cfg == NULL)
 		return NULL;
-	/* epoll's changelist folds the event_del/event_add a loop iteration makes on one fd (evhttp
-	 * turning a connection's read off and on, curl's sockets) into at most one epoll_ctl. Its
+	/* epoll's changelist folds the event_del/event_add a loop iteration makes on one fd (curl's
+	 * sockets) into at most one epoll_ctl. Its
 	 * caveat (libevent's event.h) is an fd cloned with dup(): closing one clone leaves the file
 	 * in the epoll set and the deferred DEL fails. No fd handed to libevent here is ever dup'd
 	 * (listeners, accepted connections, curl's sockets, the store's wake-up pipe, libevent's own
@@ -276,9 +179,12 @@ int lt_server_listen(struct lt_server *srv, const struct lt_config *cfg, int adm
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		srv->listeners[i].index = (int)i;
 		srv->listeners[i].srv = srv;
+		srv->listeners[i].fd = -1;
+	}
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		if (!admin && cfg->listeners[i].admin)
 			continue;
-		if (listener_open(srv, &srv->listeners[i], &cfg->listeners[i], &cfg->gateway.limits, e) < 0)
+		if (listener_open(srv, &srv->listeners[i], &cfg->listeners[i], e) < 0)
 			return -1;
 	}
 	return 0;
@@ -286,30 +192,9 @@ int lt_server_listen(struct lt_server *srv, const struct lt_config *cfg, int adm
 
 static void stop_accepting(struct lt_server *srv)
 {
-	/* evhttp 2.1 has no "stop listening" call that keeps connections: remove the bound sockets. */
-	for (size_t i = 0; i < srv->n_listeners; i++) {
-		struct lt_listener_rt *l = &srv->listeners[i];
-
-		if (l->bound == NULL || l->admin)
-			continue;
-		evhttp_del_accept_socket(l->http, l->bound);
-		l->bound = NULL;
-	}
-}
-
-static void on_reply_flushed(struct evhttp_request *req, void *arg)
-{
-	struct lt_server *srv = arg;
-
-	(void)req;
-	if (srv->unflushed > 0)
-		srv->unflushed--;
-}
-
-void lt_server_track_reply(struct lt_server *srv, struct evhttp_request *req)
-{
-	srv->unflushed++;
-	evhttp_request_set_on_complete_cb(req, on_reply_flushed, srv);
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		if (!srv->listeners[i].admin)
+			lt_h1s_unlisten(&srv->listeners[i]);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -512,9 +397,11 @@ int lt_server_run(struct lt_server *srv)
 void lt_server_free(struct lt_server *srv)
 {
 	lt_workers_stop(srv);
+	/* Connections first: a request still held by an unfinished call goes with its connection (the
+	 * loop has ended; nothing will answer it). */
+	lt_h1s_close_all(srv);
 	for (size_t i = 0; i < srv->n_listeners; i++)
-		if (srv->listeners[i].http != NULL)
-			evhttp_free(srv->listeners[i].http);
+		lt_h1s_unlisten(&srv->listeners[i]);
 	free(srv->listeners);
 	lt_delivery_free(srv->delivery);
 	/* The writer finishes what was submitted (state updates of the last deliveries) first. */

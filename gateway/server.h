@@ -1,4 +1,4 @@
-/* server.h: the daemon's runtime: the event loop, the listeners (evhttp over OpenSSL), signals,
+/* server.h: the daemon's runtime: the event loop, the listeners (gateway/h1server.c), signals,
  * and the current "generation" (a loaded config with its router, TLS contexts and upstream state).
  *
  * A generation is reference-counted: every request holds the generation it started on until its
@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <openssl/ssl.h>
 
 #include "gateway/certs.h"
 #include "gateway/circuit.h"
 #include "gateway/config.h"
+#include "gateway/h1server.h"
 #include "gateway/router.h"
 #include "gateway/session.h"
 #include "gateway/upstream.h"
@@ -55,8 +55,9 @@ struct lt_listener_rt {
 	int index;                          /* into the generation's config listeners */
 	int admin;
 	int tls;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;  /* NULL once it stopped accepting */
+	evutil_socket_t fd;                 /* the listening socket; -1 when not listening (any more) */
+	struct event *accept_ev, *accept_pause;
+	lt_hreq_handler handler;            /* lt_pipeline_handle or lt_admin_handle */
 };
 
 struct lt_server {
@@ -67,7 +68,8 @@ struct lt_server {
 	size_t n_listeners;
 	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
 	_Atomic size_t inflight;            /* requests received and not yet answered on this loop */
-	size_t unflushed;                   /* answers sent to evhttp and not yet written out */
+	struct h1s_conn *h1_conns;          /* this loop's city-facing connections (gateway/h1server.c) */
+	size_t unflushed;                   /* answers being written out (gateway/h1server.c) */
 	uint64_t flush_wait_ms;             /* draining: when only unflushed answers were left */
 	int draining;
 	int ready;                          /* set when the loop starts: /readyz says "starting" before */
@@ -98,8 +100,6 @@ void lt_server_free(struct lt_server *srv);
 /* Builds everything a config needs at run time (TLS contexts, router, upstream state); takes cfg,
  * also on failure. NULL with e filled. Blocking (reads certificates): start-up and reload only. */
 struct lt_gen *lt_gen_build(struct lt_config *cfg, struct lt_err *e);
-/* Applies a config's limits (body, headers, timeouts) to a listener's evhttp. */
-void lt_listener_limits(struct lt_listener_rt *l, const struct lt_limits *lim);
 /* A function run once when the gateway stops, after requests in flight are answered (the store
  * flushes there). At most LT_STOP_HOOKS; registered before lt_server_run. */
 #define LT_STOP_HOOKS 8
@@ -113,9 +113,6 @@ size_t lt_server_loops(void);
 struct event_base *lt_server_base_new(void);
 /* Opens srv's listeners (the admin one only when admin is 1) on srv->base. 0 / -1 with e. */
 int lt_server_listen(struct lt_server *srv, const struct lt_config *cfg, int admin, struct lt_err *e);
-/* Counts req's answer as unflushed until evhttp has written it: a drain must not close the
- * connection under an answer still in its output buffer. Call just before sending the reply. */
-void lt_server_track_reply(struct lt_server *srv, struct evhttp_request *req);
 /* Stops accepting on srv's public listeners and waits (on srv's loop) for its requests in flight,
  * then ends srv's loop. For the main loop and for each worker's. */
 void lt_server_drain(struct lt_server *srv);

@@ -128,6 +128,17 @@ int lt_buf_putc(struct lt_buf *b, char c)
 	return lt_buf_append(b, &c, 1);
 }
 
+int lt_buf_put_size(struct lt_buf *b, size_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return lt_buf_append(b, d + i, sizeof(d) - i);
+}
+
 int lt_buf_vprintf(struct lt_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -37,6 +37,9 @@ int lt_buf_append(struct lt_buf *b, const void *p, size_t n);   /* 0 / -1 on ove
 void lt_buf_reserve(struct lt_buf *b, size_t n);
 int lt_buf_puts(struct lt_buf *b, const char *s);
 int lt_buf_putc(struct lt_buf *b, char c);
+/* v in decimal: what a Content-Length needs, without printf's engine (a few hundred instructions
+ * per call on a path that runs per message). */
+int lt_buf_put_size(struct lt_buf *b, size_t v);
 int lt_buf_printf(struct lt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int lt_buf_vprintf(struct lt_buf *b, const char *fmt, va_list ap);
 /* Tests on the 8 bytes of a word loaded with memcpy, for scanners that skip plain text eight

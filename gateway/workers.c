@@ -25,10 +25,8 @@ static void on_cmd(evutil_socket_t fd, short what, void *arg)
 	if (g != NULL) {
 		old = w->gen;
 		lt_reload_adopt_sessions(g, old, w->loop);
+		/* The worker's connections take their limits from w->gen from their next request on. */
 		w->gen = g;
-		/* evhttp is not thread-safe: a worker applies the new limits to its own listeners. */
-		for (size_t i = 0; i < w->n_listeners; i++)
-			lt_listener_limits(&w->listeners[i], &g->cfg->gateway.limits);
 		lt_gen_unref(old);
 	}
 	if (drain)

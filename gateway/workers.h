@@ -1,6 +1,6 @@
 /* workers.h: the event loops beyond the main one (`gateway.workers`, auto = one per core).
  *
- * Each worker is a thread with its own struct lt_server: its own event_base, evhttp listeners bound
+ * Each worker is a thread with its own struct lt_server: its own event_base, listeners (gateway/h1server.c) bound
  * to the same addresses with SO_REUSEPORT, libcurl multi handle, login sessions (lt_gen_upstream)
  * and generation reference. Nothing on a request's path is shared but read-only config, the
  * reference-counted generation (atomic) and the metrics (one mutex). The main loop keeps the admin

@@ -203,7 +203,7 @@ def merge_config(base, extra):
 
 def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None,
                    max_body="64KiB", workers=1, total_timeout="3s", extra_routes=None,
-                   header_timeout="10s", extra=None, connect_timeout=None):
+                   header_timeout="10s", extra=None, connect_timeout=None, body_timeout="5s"):
     """The test config as a dict (to_yaml writes it). One worker, so that the token cache and
     the log are those of one process unless a test asks otherwise. extra_routes: more routes on
     the public listener to upstream dvcqg, {name: {"path": P, "mapping": FILE, ...}}. extra (a
@@ -231,7 +231,7 @@ def gateway_config(pki, workdir, public_port, admin_port, upstream_url, pin=None
             "store": str(Path(workdir) / "lienthong.db"),
             "log": {"level": "info", "format": "json"},
             "limits": {"max_body": max_body, "max_headers": "16KiB", "header_timeout": header_timeout,
-                       "body_timeout": "5s"},
+                       "body_timeout": body_timeout},
         },
         "listeners": {
             "public": {

@@ -13,7 +13,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "gateway/server.h"
 
@@ -61,7 +60,7 @@ static void listeners_set_tcp_nodelay(void **state)
 	srv.base = event_base_new();
 	assert_non_null(srv.base);
 	assert_int_equal(lt_server_listen(&srv, &cfg, 1, &e), 0);
-	lfd = (int)evhttp_bound_socket_get_fd(srv.listeners[0].bound);
+	lfd = (int)srv.listeners[0].fd;
 	assert_true(nodelay(lfd));
 
 	/* What the kernel hands accept() carries it too (Linux inherits it from the listening socket). */
