@@ -481,8 +481,27 @@ int lt_xml_name_check(const char *name, int attr, const struct lt_xml_ns *ns, si
 
 int lt_xml_uri_check(const char *uri, char *why, size_t n)
 {
-	xmlURIPtr u = xmlParseURI(uri);
+	xmlURIPtr u;
 
+	/* RFC 3986 characters only, and no '&': libxml2 keeps "&#38;" in the value it checks when it
+	 * reads the declaration back, so "a&b" comes back as a URI with a fragment, and two of them
+	 * as an invalid one. A namespace name is an identifier: nothing real needs '&'. */
+	for (const char *p = uri; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '&' || ch <= ' ' || ch >= 0x7f || strchr("\"<>\\^`{|}", ch) != NULL) {
+			char what[8];
+
+			if (ch > ' ' && ch < 0x7f)
+				snprintf(what, sizeof(what), "'%c'", ch);
+			else
+				snprintf(what, sizeof(what), "0x%02X", ch);
+			snprintf(why, n, "namespace URI '%s' may not hold %s (byte %zu); percent-encode it: %%%02X",
+				 uri, what, (size_t)(p - uri), ch);
+			return -1;
+		}
+	}
+	u = xmlParseURI(uri);
 	if (u == NULL) {
 		snprintf(why, n, "namespace URI '%s' is not a valid URI", uri);
 		return -1;
@@ -789,7 +808,8 @@ static int fill(struct enc *x, struct elem *el, json_t *v)
 
 /* libxml2's xmlBufWriteQuotedString, for namespace URIs (double quotes, or single ones when the
  * URI holds '"' and no '\''), except that '&' and '<' are escaped: libxml2 writes them bare, which
- * is not well-formed XML, and a URI may hold '&' (a query string; xmlParseURI accepts it). */
+ * is not well-formed XML. lt_xml_uri_check keeps all three out of a mapping's URIs; the writer
+ * does not count on it, as its callers are not all mappings. */
 static void put_quoted(struct lt_buf *b, const char *s)
 {
 	char q = strchr(s, '"') == NULL || strchr(s, '\'') != NULL ? '"' : '\'';

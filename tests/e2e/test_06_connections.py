@@ -26,17 +26,18 @@ def test_keep_alive(gw, sandbox):
 
 
 def test_upstream_closes_pooled_connections(gw, sandbox):
-    """The portal closes each connection right after answering, while the gateway keeps it in its
+    """The portal closes each connection 0.1 s after answering, while the gateway keeps it in its
     pool (and its socket registered with the event loop): every request still succeeds on a new
     connection, whose socket often reuses the closed one's number. A stale registration would
-    make a request hang or answer with another request's data."""
+    make a request hang or answer with another request's data. Requests sent at once reuse the
+    connection before the close."""
     sandbox.control(close_after_answer=True)
     for n in range(1, 13):
         r = gw.post(SYNC, city_dossier(dossier_code(n)))
         assert r.status == 200, f"request {n}: {r.status} {r.text()[:300]}"
         assert r.json()["accepted"] is True
         if n % 2 == 0:
-            time.sleep(0.2)     # let the loop see the close while the connection is idle
+            time.sleep(0.3)     # let the loop see the close while the connection is idle
     got = [c["json"]["data"][0]["MaHoSo"] for c in sandbox.calls("DongBoHoSoMC")]
     assert got == [dossier_code(n) for n in range(1, 13)]
 

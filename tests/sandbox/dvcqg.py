@@ -41,6 +41,7 @@ from mtls import MtlsSandbox, say, serve_until_signal
 BASE = "/adapter"
 AUTH_PATH = BASE + "/auth"
 CONTROL_PREFIX = "/__sandbox/"
+IDLE_CLOSE = 0.1         # close_after_answer: seconds a connection may stay idle
 
 # Answer codes. "0" (success) and "-1" (login refused, session refused) are seen in real
 # integration code (FORMATS.md §2.2, §2.3). The others are INFERRED: the real adapter's codes
@@ -208,8 +209,11 @@ class DvcqgSandbox(MtlsSandbox):
         expire_sessions: True forgets every session issued so far (the next call gets "-1").
         reject_login: refuse every login as bad credentials.
         close_connection: drop the connection after reading each request, without answering.
-        close_after_answer: answer (keep-alive, as usual), then close the connection, as a server
-        whose idle timeout is shorter than the client's pool does."""
+        close_after_answer: answer (keep-alive, as usual), then close the connection once it has
+        been idle for IDLE_CLOSE seconds, as a server whose idle timeout is shorter than the
+        client's pool does. Not at once: a server closing right after an answer races the
+        client's next request on that connection, and a POST lost in that race cannot be sent
+        again (the server may have run it), so no correct client passes such a test every time."""
         unknown = set(kw) - set(CONTROL_KEYS)
         if unknown:
             raise ValueError(f"unknown control: {', '.join(sorted(unknown))}")
@@ -282,7 +286,8 @@ class DvcqgSandbox(MtlsSandbox):
         self._print(self._describe(rec, status, answer))
         h.send_json(status, answer)
         if ctl["close_after_answer"]:
-            h.drop()
+            # http.server ends the connection when its next request line times out.
+            h.connection.settimeout(IDLE_CLOSE)
 
     def _answer(self, h, path, doc, body):
         """(HTTP status, JSON answer) for one adapter request."""
